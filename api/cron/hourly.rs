@@ -1,0 +1,6 @@
+//! /api/cron/hourly: a thin shell; the route's tasks live in nightshift-tasks.
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    nightshift_http::run_route("hourly").await
+}

@@ -1,0 +1,91 @@
+//! `nightshift`: the operator's command. Every subcommand goes through the same
+//! core as the deployed routes; none has a private path to the database.
+
+mod run;
+mod status;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use nightshift_core::db::MIGRATOR;
+
+#[derive(Parser)]
+#[command(
+    name = "nightshift",
+    version,
+    about = "Serverless cron routes for an engineering dashboard"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations to DATABASE_URL.
+    #[command(
+        after_help = "Example:\n  DATABASE_URL=postgres://localhost/nightshift nightshift migrate"
+    )]
+    Migrate,
+    /// Serve every route on one port, at the paths Vercel uses.
+    #[command(
+        after_help = "Example:\n  nightshift serve --port 3000\n  curl -H \"Authorization: Bearer $CRON_SECRET\" localhost:3000/api/cron/hourly"
+    )]
+    Serve {
+        #[arg(long, default_value_t = 3000, env = "PORT")]
+        port: u16,
+        /// Address to bind; loopback unless you mean to expose it.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+    },
+    /// Run a route now, in this process, through the same handler as HTTP.
+    #[command(
+        after_help = "Example:\n  nightshift run hourly --tasks watch_jobs --force\n\nExit code 0 only when the run completed or the slot already had one."
+    )]
+    Run(run::RunArgs),
+    /// The latest runs of each job.
+    #[command(after_help = "Example:\n  nightshift status --json")]
+    Status(status::StatusArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    nightshift_http::init_tracing();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Migrate => migrate().await,
+        Command::Serve { port, host } => serve(SocketAddr::new(host, port)).await,
+        Command::Run(args) => {
+            let code = run::run(args).await?;
+            std::process::exit(code);
+        }
+        Command::Status(args) => status::status(args).await,
+    }
+}
+
+pub(crate) async fn connect() -> anyhow::Result<sqlx::PgPool> {
+    let url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
+    sqlx::PgPool::connect(&url)
+        .await
+        .context("connecting to DATABASE_URL")
+}
+
+async fn migrate() -> anyhow::Result<()> {
+    let pool = connect().await?;
+    MIGRATOR.run(&pool).await.context("applying migrations")?;
+    let applied = MIGRATOR.iter().count();
+    println!("migrations up to date ({applied} known to this binary)");
+    Ok(())
+}
+
+async fn serve(addr: SocketAddr) -> anyhow::Result<()> {
+    let app = nightshift_http::app_from_env().map_err(anyhow::Error::msg)?;
+    if app.cfg.cron_secret.is_none() {
+        tracing::warn!("CRON_SECRET is not set: every route will answer 500 until it is");
+    }
+    nightshift_http::serve_local(Arc::new(app), addr)
+        .await
+        .with_context(|| format!("serving on {addr}"))
+}

@@ -1,0 +1,206 @@
+//! Typed configuration, read once from the environment when a process starts.
+//!
+//! Nothing here is fatal for a missing secret or database URL: a route must
+//! still answer (500, fail closed) so the operator sees what is wrong.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub cron_secret: Option<SecretString>,
+    pub cron_secret_previous: Option<SecretString>,
+    pub database_url: Option<SecretString>,
+    /// Overrides the per-route budget (maxDuration minus the margin).
+    pub job_budget: Option<Duration>,
+    pub base_url: Option<String>,
+    pub org_timezone: chrono_tz::Tz,
+    pub db_max_connections: u32,
+    /// Statement cache off, for PgBouncer transaction mode and managed poolers.
+    pub db_pgbouncer: Option<bool>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            cron_secret: None,
+            cron_secret_previous: None,
+            database_url: None,
+            job_budget: None,
+            base_url: None,
+            org_timezone: chrono_tz::UTC,
+            db_max_connections: 5,
+            db_pgbouncer: None,
+        }
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads from any lookup, so tests never mutate the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let secret = |name: &str| get(name).and_then(|v| secret_value(&v));
+        let job_budget = match get("JOB_BUDGET_SECS").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(v) => Some(parse_budget(&v).map_err(|reason| ConfigError::Invalid {
+                name: "JOB_BUDGET_SECS",
+                reason,
+            })?),
+        };
+        let org_timezone = match get("ORG_TIMEZONE").filter(|v| !v.trim().is_empty()) {
+            None => chrono_tz::UTC,
+            Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "ORG_TIMEZONE",
+                reason: format!("{v:?} is not an IANA time zone such as Europe/Paris"),
+            })?,
+        };
+        let db_max_connections =
+            match get("DATABASE_MAX_CONNECTIONS") {
+                None => 5,
+                Some(v) => v.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    ConfigError::Invalid {
+                        name: "DATABASE_MAX_CONNECTIONS",
+                        reason: format!("{v:?} is not a positive integer"),
+                    }
+                })?,
+            };
+        let db_pgbouncer = match get("DATABASE_PGBOUNCER") {
+            None => None,
+            Some(v) => Some(parse_bool(&v).ok_or_else(|| ConfigError::Invalid {
+                name: "DATABASE_PGBOUNCER",
+                reason: format!("{v:?} is not true or false"),
+            })?),
+        };
+        Ok(Self {
+            cron_secret: secret("CRON_SECRET"),
+            cron_secret_previous: secret("CRON_SECRET_PREVIOUS"),
+            database_url: secret("DATABASE_URL"),
+            job_budget,
+            base_url: get("BASE_URL").filter(|v| !v.trim().is_empty()),
+            org_timezone,
+            db_max_connections,
+            db_pgbouncer,
+        })
+    }
+
+    pub fn with_secret(mut self, secret: &str) -> Self {
+        self.cron_secret = secret_value(secret);
+        self
+    }
+
+    /// The URL asks for pooler-safe settings when it says so, or when it points
+    /// at a known transaction pooler (Supabase's port 6543, Neon's -pooler host).
+    pub fn pgbouncer_mode(&self) -> bool {
+        if let Some(flag) = self.db_pgbouncer {
+            return flag;
+        }
+        let Some(url) = &self.database_url else {
+            return false;
+        };
+        let url = url.expose_secret();
+        url.contains("pgbouncer=true") || url.contains(":6543/") || url.contains("-pooler.")
+    }
+}
+
+/// Trailing whitespace and newlines come from `echo` and env files, never from
+/// a generated secret; an all-blank value is no secret at all.
+fn secret_value(raw: &str) -> Option<SecretString> {
+    let trimmed = raw.trim();
+    (!trimmed.is_empty()).then(|| SecretString::from(trimmed.to_owned()))
+}
+
+fn parse_budget(v: &str) -> Result<Duration, String> {
+    let secs: f64 = v
+        .trim()
+        .parse()
+        .map_err(|_| format!("{v:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!("{v:?} must be between 0 and 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+pub(crate) fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" | "" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn blank_secret_is_unset_and_newline_is_trimmed() {
+        assert!(
+            cfg(&[("CRON_SECRET", "  \n")])
+                .unwrap()
+                .cron_secret
+                .is_none()
+        );
+        let c = cfg(&[("CRON_SECRET", "s3cret\n")]).unwrap();
+        assert_eq!(c.cron_secret.unwrap().expose_secret(), "s3cret");
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        let e = cfg(&[("JOB_BUDGET_SECS", "soon")]).unwrap_err();
+        assert!(e.to_string().starts_with("JOB_BUDGET_SECS is invalid"));
+        let e = cfg(&[("ORG_TIMEZONE", "Mars/Olympus")]).unwrap_err();
+        assert!(e.to_string().contains("ORG_TIMEZONE"));
+        assert!(cfg(&[("JOB_BUDGET_SECS", "-3")]).is_err());
+        assert!(cfg(&[("DATABASE_PGBOUNCER", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn pooler_urls_turn_statement_cache_off() {
+        let c = cfg(&[(
+            "DATABASE_URL",
+            "postgres://u:p@db.x.supabase.co:6543/postgres",
+        )])
+        .unwrap();
+        assert!(c.pgbouncer_mode());
+        let c = cfg(&[("DATABASE_URL", "postgres://u:p@ep-1-pooler.neon.tech/db")]).unwrap();
+        assert!(c.pgbouncer_mode());
+        let c = cfg(&[("DATABASE_URL", "postgres://u:p@localhost:5432/db")]).unwrap();
+        assert!(!c.pgbouncer_mode());
+        let c = cfg(&[
+            ("DATABASE_URL", "postgres://u:p@localhost:5432/db"),
+            ("DATABASE_PGBOUNCER", "true"),
+        ])
+        .unwrap();
+        assert!(c.pgbouncer_mode());
+    }
+
+    #[test]
+    fn debug_never_prints_secrets() {
+        let c = cfg(&[
+            ("CRON_SECRET", "hunter2hunter2"),
+            ("DATABASE_URL", "postgres://u:pw@h/db"),
+        ])
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("hunter2") && !printed.contains("pw@"));
+    }
+}

@@ -1,0 +1,127 @@
+//! The Postgres pool: lazy (no connection until the first query, so a cold
+//! start costs nothing and an unset DATABASE_URL still lets the route answer),
+//! small (serverless containers multiply connections), pooler-safe on demand.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::sync::OnceCell;
+
+use crate::config::Config;
+use crate::error::HandleError;
+
+/// Every migration of the project, embedded at build time.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+
+pub struct Db {
+    pool: Option<PgPool>,
+    schema_checked: OnceCell<()>,
+}
+
+impl Db {
+    pub fn from_config(cfg: &Config) -> Result<Self, HandleError> {
+        let Some(url) = &cfg.database_url else {
+            return Ok(Self {
+                pool: None,
+                schema_checked: OnceCell::new(),
+            });
+        };
+        let mut opts = PgConnectOptions::from_str(url.expose_secret())
+            .map_err(|e| HandleError::Internal(format!("DATABASE_URL is invalid: {}", redact(&e))))?
+            .application_name("nightshift");
+        if cfg.pgbouncer_mode() {
+            // Transaction poolers hand each transaction a different server
+            // connection; named prepared statements would not be there.
+            opts = opts.statement_cache_capacity(0);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(cfg.db_max_connections)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(5))
+            .idle_timeout(Duration::from_secs(60))
+            .max_lifetime(Duration::from_secs(30 * 60))
+            .connect_lazy_with(opts);
+        Ok(Self::from_pool(pool))
+    }
+
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
+            pool: Some(pool),
+            schema_checked: OnceCell::new(),
+        }
+    }
+
+    /// The pool, once the schema is known to be at least as new as this
+    /// binary. The check runs once per warm container.
+    pub async fn ready(&self) -> Result<&PgPool, HandleError> {
+        let pool = self
+            .pool
+            .as_ref()
+            .ok_or(HandleError::DatabaseNotConfigured)?;
+        self.schema_checked
+            .get_or_try_init(|| check_schema(pool))
+            .await?;
+        Ok(pool)
+    }
+
+    pub fn pool(&self) -> Option<&PgPool> {
+        self.pool.as_ref()
+    }
+}
+
+async fn check_schema(pool: &PgPool) -> Result<(), HandleError> {
+    let expected = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    let found: Result<Option<i64>, sqlx::Error> =
+        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await;
+    let found = match found {
+        Ok(v) => v.unwrap_or(0),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => 0,
+        Err(e) => return Err(HandleError::from_db(e)),
+    };
+    if found < expected {
+        return Err(HandleError::SchemaOutdated { found, expected });
+    }
+    Ok(())
+}
+
+/// The server is away or refusing connections, as opposed to a query that
+/// failed: the first is worth a retry later, the second is a bug or bad data.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+/// Worth another attempt: the server is away, or Postgres asks for a retry.
+pub fn is_transient(err: &sqlx::Error) -> bool {
+    is_unavailable(err)
+        || matches!(err, sqlx::Error::Database(db)
+            if db.code().is_some_and(|c| matches!(&*c, "40001" | "40P01" | "55P03")))
+}
+
+/// sqlx parse errors may echo the URL; keep only the kind of problem.
+fn redact(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Configuration(_) => "not a postgres:// URL sqlx can parse".into(),
+        other => other
+            .to_string()
+            .split(':')
+            .next()
+            .unwrap_or("invalid")
+            .to_owned(),
+    }
+}

@@ -1,0 +1,208 @@
+//! The job ledger: sweep, claim, record, finish. Each guarantee of DESIGN.md §3
+//! is one statement here, made safe by the indexes of the ledger migration.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub struct NewRun<'a> {
+    pub id: Uuid,
+    pub job_type: &'a str,
+    pub route: &'a str,
+    pub slot: Option<DateTime<Utc>>,
+    pub trigger: &'a str,
+    pub max_attempts: i32,
+    pub started_at: DateTime<Utc>,
+    pub lease_expires_at: DateTime<Utc>,
+    pub metadata: Value,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Claim {
+    Claimed,
+    /// The slot already has a run, finished or under way.
+    Duplicate {
+        run_id: Uuid,
+        status: String,
+    },
+    /// Another run of the same job holds the running slot.
+    Busy {
+        run_id: Uuid,
+    },
+}
+
+pub struct NewEvent<'a> {
+    pub job_id: Option<Uuid>,
+    pub event_type: &'a str,
+    pub source: &'a str,
+    pub status: &'a str,
+    pub message: &'a str,
+    pub details: &'a Value,
+    pub duration_ms: Option<i64>,
+    pub records_processed: i64,
+    pub records_failed: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Running rows whose lease has expired belong to a process that died: they
+/// become `timeout` (with a warning event each), which frees their slot.
+pub async fn sweep(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"
+        WITH swept AS (
+            UPDATE job_history
+               SET status = 'timeout',
+                   completed_at = $1,
+                   error_message = 'lease expired at ' || to_char(lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                                   || ' before the run finished (process killed, crashed or frozen)'
+             WHERE status = 'running' AND lease_expires_at < $1
+         RETURNING id, job_type, started_at, lease_expires_at
+        ), events AS (
+            INSERT INTO sync_events (job_id, event_type, source, status, message, details, created_at)
+            SELECT id, 'run_swept', 'ledger', 'warning', 'lease expired; run marked timeout',
+                   jsonb_build_object('job_type', job_type, 'started_at', started_at,
+                                      'lease_expires_at', lease_expires_at),
+                   $1
+              FROM swept
+        )
+        SELECT id AS "id!" FROM swept
+        "#,
+        now
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// One INSERT decides: the partial unique indexes let exactly one caller in
+/// per slot and per job. The loser reads why it lost; if the row that beat it
+/// is gone by then (swept, failed), it tries again.
+pub async fn claim(pool: &PgPool, run: &NewRun<'_>) -> Result<Claim, sqlx::Error> {
+    for _ in 0..3 {
+        let inserted = sqlx::query_scalar!(
+            r#"
+            INSERT INTO job_history (id, job_type, route, slot, status, trigger, attempt,
+                                     max_attempts, started_at, lease_expires_at, metadata)
+            VALUES ($1, $2, $3, $4, 'running', $5,
+                    (SELECT count(*) + 1 FROM job_history WHERE job_type = $2 AND slot = $4)::int,
+                    $6, $7, $8, $9)
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            "#,
+            run.id,
+            run.job_type,
+            run.route,
+            run.slot,
+            run.trigger,
+            run.max_attempts,
+            run.started_at,
+            run.lease_expires_at,
+            run.metadata,
+        )
+        .fetch_optional(pool)
+        .await?;
+        if inserted.is_some() {
+            return Ok(Claim::Claimed);
+        }
+        let holder = sqlx::query!(
+            r#"
+            SELECT id, status, slot IS NOT DISTINCT FROM $2 AS "same_slot!"
+              FROM job_history
+             WHERE job_type = $1
+               AND (status = 'running' OR (slot = $2 AND status = 'completed'))
+             ORDER BY (slot IS NOT DISTINCT FROM $2) DESC, started_at DESC
+             LIMIT 1
+            "#,
+            run.job_type,
+            run.slot,
+        )
+        .fetch_optional(pool)
+        .await?;
+        match holder {
+            Some(h) if h.same_slot && run.slot.is_some() => {
+                return Ok(Claim::Duplicate {
+                    run_id: h.id,
+                    status: h.status,
+                });
+            }
+            Some(h) => return Ok(Claim::Busy { run_id: h.id }),
+            None => continue,
+        }
+    }
+    Err(sqlx::Error::Protocol(
+        "could not claim the slot: the conflicting run kept changing".into(),
+    ))
+}
+
+pub struct Finish<'a> {
+    pub id: Uuid,
+    pub status: &'a str,
+    pub completed_at: DateTime<Utc>,
+    pub execution_time_ms: i64,
+    pub error_message: Option<&'a str>,
+    pub result: &'a Value,
+}
+
+/// Fenced: only a run that still holds its lease may write its verdict.
+/// Returns false when the sweeper got there first.
+pub async fn finish(pool: &PgPool, f: &Finish<'_>) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"
+        UPDATE job_history
+           SET status = $2, completed_at = $3, execution_time_ms = $4,
+               error_message = $5, result = $6
+         WHERE id = $1 AND status = 'running'
+        "#,
+        f.id,
+        f.status,
+        f.completed_at,
+        f.execution_time_ms,
+        f.error_message,
+        f.result,
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn run_status(pool: &PgPool, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT status FROM job_history WHERE id = $1", id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Writes events in one statement, so a task's summary and its findings land
+/// together or not at all.
+pub async fn record_events(pool: &PgPool, events: &[NewEvent<'_>]) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&NewEvent<'_>) -> String| events.iter().map(f).collect::<Vec<_>>();
+    let job_ids: Vec<Option<Uuid>> = events.iter().map(|e| e.job_id).collect();
+    let details: Vec<Value> = events.iter().map(|e| e.details.clone()).collect();
+    let durations: Vec<Option<i64>> = events.iter().map(|e| e.duration_ms).collect();
+    let processed: Vec<i64> = events.iter().map(|e| e.records_processed).collect();
+    let failed: Vec<i64> = events.iter().map(|e| e.records_failed).collect();
+    let created: Vec<DateTime<Utc>> = events.iter().map(|e| e.created_at).collect();
+    sqlx::query!(
+        r#"
+        INSERT INTO sync_events (job_id, event_type, source, status, message, details,
+                                 duration_ms, records_processed, records_failed, created_at)
+        SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                             $6::jsonb[], $7::int8[], $8::int8[], $9::int8[], $10::timestamptz[])
+        "#,
+        &job_ids as &[Option<Uuid>],
+        &col(|e| e.event_type.to_owned()),
+        &col(|e| e.source.to_owned()),
+        &col(|e| e.status.to_owned()),
+        &col(|e| e.message.to_owned()),
+        &details,
+        &durations as &[Option<i64>],
+        &processed,
+        &failed,
+        &created,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}

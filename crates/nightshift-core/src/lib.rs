@@ -1,0 +1,24 @@
+//! nightshift-core: the runtime every route shares. It knows about requests,
+//! secrets, the ledger, time and tasks — and nothing about GitHub, bugs or mail.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod invoke;
+pub mod ledger;
+pub mod options;
+pub mod retry;
+pub mod route;
+pub mod runner;
+pub mod schedule;
+pub mod task;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;
+pub use error::HandleError;
+pub use invoke::RunAnswer;
+pub use route::{App, Route, RouteSpec, all_routes_router, single_route_router};
+pub use schedule::{Schedule, VercelJson};
+pub use task::{EventStatus, Task, TaskContext, TaskEvent, TaskReport, Transient};

@@ -1,0 +1,160 @@
+//! A route is a job type, a schedule and a task list. `handle` is the whole
+//! invocation path of DESIGN.md §2; every adapter (Vercel, Lambda, local)
+//! calls it through the axum Router built here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{Method, StatusCode};
+use tokio::time::Instant;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::HandleError;
+use crate::retry::RetryPolicy;
+use crate::schedule::{BOOKKEEPING_MARGIN, Schedule};
+use crate::task::Task;
+
+/// What the rest of the system needs to know about a route, without its tasks.
+#[derive(Clone, Debug)]
+pub struct RouteSpec {
+    pub name: &'static str,
+    pub path: &'static str,
+    pub job_type: &'static str,
+    pub schedule: Schedule,
+    pub max_duration: Duration,
+}
+
+#[derive(Clone)]
+pub struct Route {
+    pub spec: RouteSpec,
+    pub tasks: Vec<Arc<dyn Task>>,
+}
+
+impl Route {
+    pub fn task_names(&self) -> Vec<&'static str> {
+        self.tasks.iter().map(|t| t.name()).collect()
+    }
+}
+
+/// Everything a warm container keeps between invocations: config, the lazy
+/// pool, the clock. Nothing about any past run.
+pub struct App {
+    pub cfg: Arc<Config>,
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub routes: Vec<Route>,
+    pub retry: RetryPolicy,
+}
+
+impl App {
+    pub fn new(cfg: Config, routes: Vec<Route>) -> Result<Self, HandleError> {
+        let db = Db::from_config(&cfg)?;
+        Ok(Self::with_db(cfg, db, routes))
+    }
+
+    /// An app over an existing pool (tests, the CLI).
+    pub fn with_db(cfg: Config, db: Db, routes: Vec<Route>) -> Self {
+        Self {
+            cfg: Arc::new(cfg),
+            db,
+            clock: Arc::new(SystemClock),
+            routes,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn route(&self, name: &str) -> Option<&Route> {
+        self.routes.iter().find(|r| r.spec.name == name)
+    }
+
+    pub fn specs(&self) -> Arc<[RouteSpec]> {
+        self.routes.iter().map(|r| r.spec.clone()).collect()
+    }
+
+    /// JOB_BUDGET_SECS when set, else the function's maxDuration minus the
+    /// bookkeeping margin (half of it for very short functions).
+    pub fn budget(&self, spec: &RouteSpec) -> Duration {
+        self.cfg.job_budget.unwrap_or_else(|| {
+            spec.max_duration
+                .checked_sub(BOOKKEEPING_MARGIN)
+                .filter(|d| !d.is_zero())
+                .unwrap_or(spec.max_duration / 2)
+        })
+    }
+}
+
+/// One route on every path: under Vercel each binary receives only its own
+/// path, so the router needs no path of its own.
+pub fn single_route_router(app: Arc<App>, name: &str) -> Router {
+    let index = route_index(&app, name);
+    Router::new()
+        .fallback(
+            move |State(app): State<Arc<App>>, req: Request| async move {
+                handle(&app, index, req).await
+            },
+        )
+        .with_state(app)
+}
+
+/// Every route at its own path, as on the platform: for the local server.
+pub fn all_routes_router(app: Arc<App>) -> Router {
+    let mut router = Router::new();
+    for (index, route) in app.routes.iter().enumerate() {
+        router = router.route(
+            route.spec.path,
+            axum::routing::any(
+                move |State(app): State<Arc<App>>, req: Request| async move {
+                    handle(&app, index, req).await
+                },
+            ),
+        );
+    }
+    router
+        .fallback(|| async { (StatusCode::NOT_FOUND, "no such route\n") })
+        .with_state(app)
+}
+
+fn route_index(app: &App, name: &str) -> usize {
+    app.routes
+        .iter()
+        .position(|r| r.spec.name == name)
+        .unwrap_or_else(|| panic!("route {name:?} is not registered"))
+}
+
+pub async fn handle(app: &App, index: usize, req: Request<Body>) -> Response {
+    let route = &app.routes[index];
+    // Only the head matters: a route takes no body.
+    let (parts, _body) = req.into_parts();
+    match crate::invoke::invoke(app, route, &parts).await {
+        Ok(answer) => answer.into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+pub(crate) fn check_method(method: &Method) -> Result<(), HandleError> {
+    if method == Method::GET || method == Method::POST {
+        Ok(())
+    } else {
+        Err(HandleError::MethodNotAllowed)
+    }
+}
+
+pub(crate) fn deadline_after(budget: Duration) -> Instant {
+    Instant::now() + budget
+}

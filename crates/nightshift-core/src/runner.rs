@@ -1,0 +1,254 @@
+//! Runs a route's task list inside the budget. Each task runs in its own tokio
+//! task (a panic stays there), under a hard timeout, with retries for
+//! transient errors, and leaves a sync_events row behind as soon as it ends,
+//! so a crash later in the run loses nothing that already happened.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::ledger::{self, NewEvent};
+use crate::retry::RetryPolicy;
+use crate::route::RouteSpec;
+use crate::task::{EventStatus, Task, TaskContext, TaskReport};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    Success,
+    Failed,
+    Timeout,
+    /// Not started: the deadline came first.
+    Skipped,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaskOutcome {
+    pub name: &'static str,
+    pub status: TaskStatus,
+    pub duration_ms: u64,
+    pub attempts: u32,
+    pub records_processed: i64,
+    pub records_failed: i64,
+    pub more_work: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub details: Value,
+}
+
+pub struct RunPlan<'a> {
+    pub pool: &'a PgPool,
+    pub run_id: Uuid,
+    pub job_type: &'static str,
+    pub now: DateTime<Utc>,
+    pub deadline: Instant,
+    pub budget: Duration,
+    pub cfg: Arc<Config>,
+    pub routes: Arc<[RouteSpec]>,
+    pub retry: RetryPolicy,
+}
+
+/// Time held back for each task still to come, so one slow task cannot starve
+/// the rest: a quarter of an even share of the budget, within bounds.
+fn reserve_per_task(budget: Duration, tasks: usize) -> Duration {
+    (budget / (4 * tasks.max(1) as u32)).clamp(Duration::from_millis(50), Duration::from_secs(15))
+}
+
+pub async fn run_tasks(plan: &RunPlan<'_>, tasks: &[Arc<dyn Task>]) -> Vec<TaskOutcome> {
+    let reserve = reserve_per_task(plan.budget, tasks.len());
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for (i, task) in tasks.iter().enumerate() {
+        let after = (tasks.len() - 1 - i) as u32;
+        let hard = plan
+            .deadline
+            .checked_sub(reserve * after)
+            .unwrap_or(plan.deadline);
+        // The task is told to stop a little before it would be cut off.
+        let soft = hard.checked_sub(reserve / 4).unwrap_or(hard);
+        let outcome = if Instant::now() >= hard {
+            skipped(task.name())
+        } else {
+            run_one(plan, Arc::clone(task), soft, hard).await
+        };
+        if let Err(e) = record(plan, &outcome, task.name()).await {
+            tracing::error!(task = task.name(), error = %e, "could not record the task's sync event");
+        }
+        outcomes.push(outcome.0);
+    }
+    outcomes
+}
+
+async fn run_one(
+    plan: &RunPlan<'_>,
+    task: Arc<dyn Task>,
+    soft: Instant,
+    hard: Instant,
+) -> (TaskOutcome, Vec<crate::task::TaskEvent>) {
+    let name = task.name();
+    let ctx = TaskContext {
+        pool: plan.pool.clone(),
+        now: plan.now,
+        deadline: soft,
+        run_id: plan.run_id,
+        job_type: plan.job_type,
+        cfg: Arc::clone(&plan.cfg),
+        routes: Arc::clone(&plan.routes),
+    };
+    let retry = plan.retry;
+    let started = Instant::now();
+    let handle = tokio::spawn(async move {
+        let ctx = ctx;
+        retry.run(soft, || task.run(&ctx)).await
+    });
+    let abort = handle.abort_handle();
+    let joined = tokio::time::timeout_at(hard, handle).await;
+    let elapsed = started.elapsed().as_millis() as u64;
+    let mut outcome = TaskOutcome {
+        name,
+        status: TaskStatus::Success,
+        duration_ms: elapsed,
+        attempts: 1,
+        records_processed: 0,
+        records_failed: 0,
+        more_work: false,
+        warning: None,
+        error: None,
+        details: Value::Null,
+    };
+    let mut events = Vec::new();
+    match joined {
+        Ok(Ok((Ok(report), attempts))) => {
+            let TaskReport {
+                records_processed,
+                records_failed,
+                more_work,
+                warning,
+                details,
+                events: evs,
+            } = report;
+            outcome = TaskOutcome {
+                attempts,
+                records_processed,
+                records_failed,
+                more_work,
+                warning,
+                details,
+                ..outcome
+            };
+            events = evs;
+        }
+        Ok(Ok((Err(err), attempts))) => {
+            outcome.attempts = attempts;
+            outcome.status = TaskStatus::Failed;
+            outcome.error = Some(format!("{err:#}"));
+            tracing::error!(task = name, attempts, error = %format!("{err:#}"), "task failed");
+        }
+        Ok(Err(join)) => {
+            outcome.status = TaskStatus::Failed;
+            outcome.error = Some(if join.is_panic() {
+                format!("task panicked: {}", panic_message(join.into_panic()))
+            } else {
+                "task was cancelled".to_owned()
+            });
+            tracing::error!(
+                task = name,
+                error = outcome.error.as_deref(),
+                "task crashed"
+            );
+        }
+        Err(_) => {
+            abort.abort();
+            outcome.status = TaskStatus::Timeout;
+            outcome.error = Some(format!(
+                "task exceeded its time limit of {elapsed} ms and was stopped"
+            ));
+            tracing::error!(task = name, elapsed_ms = elapsed, "task timed out");
+        }
+    }
+    (outcome, events)
+}
+
+fn skipped(name: &'static str) -> (TaskOutcome, Vec<crate::task::TaskEvent>) {
+    let outcome = TaskOutcome {
+        name,
+        status: TaskStatus::Skipped,
+        duration_ms: 0,
+        attempts: 0,
+        records_processed: 0,
+        records_failed: 0,
+        more_work: true,
+        warning: None,
+        error: Some("not started: the run's deadline was reached".into()),
+        details: Value::Null,
+    };
+    (outcome, Vec::new())
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into())
+}
+
+async fn record(
+    plan: &RunPlan<'_>,
+    (outcome, events): &(TaskOutcome, Vec<crate::task::TaskEvent>),
+    name: &str,
+) -> Result<(), sqlx::Error> {
+    let status = match outcome.status {
+        TaskStatus::Success if outcome.warning.is_some() => EventStatus::Warning,
+        TaskStatus::Success => EventStatus::Success,
+        TaskStatus::Skipped => EventStatus::Warning,
+        TaskStatus::Failed | TaskStatus::Timeout => EventStatus::Failed,
+    };
+    let message = outcome
+        .error
+        .clone()
+        .or_else(|| outcome.warning.clone())
+        .unwrap_or_else(|| format!("{} records processed", outcome.records_processed));
+    let summary = json!({
+        "status": outcome.status,
+        "attempts": outcome.attempts,
+        "more_work": outcome.more_work,
+        "details": outcome.details,
+    });
+    // Logical time of the run plus real time elapsed in it.
+    let since_start = Instant::now().saturating_duration_since(plan.deadline - plan.budget);
+    let created_at = plan.now + chrono::Duration::from_std(since_start).unwrap_or_default();
+    let mut rows = vec![NewEvent {
+        job_id: Some(plan.run_id),
+        event_type: "task",
+        source: name,
+        status: status.as_str(),
+        message: &message,
+        details: &summary,
+        duration_ms: Some(outcome.duration_ms as i64),
+        records_processed: outcome.records_processed,
+        records_failed: outcome.records_failed,
+        created_at,
+    }];
+    rows.extend(events.iter().map(|e| NewEvent {
+        job_id: Some(plan.run_id),
+        event_type: &e.event_type,
+        source: name,
+        status: e.status.as_str(),
+        message: &e.message,
+        details: &e.details,
+        duration_ms: None,
+        records_processed: 0,
+        records_failed: 0,
+        created_at,
+    }));
+    ledger::record_events(plan.pool, &rows).await
+}

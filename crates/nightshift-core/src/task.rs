@@ -1,0 +1,111 @@
+//! The contract between the runtime and a unit of work. A task knows nothing of
+//! HTTP: it gets a context (pool, logical time, deadline, run id) and returns a
+//! report, or an error that says whether another attempt could help.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::route::RouteSpec;
+
+#[async_trait::async_trait]
+pub trait Task: Send + Sync + 'static {
+    /// Stable name: used in `?tasks=`, in sync_events.source and in reports.
+    fn name(&self) -> &'static str;
+
+    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport>;
+}
+
+pub struct TaskContext {
+    pub pool: PgPool,
+    /// Logical time of the run. Tasks never read the wall clock, so tests can
+    /// drive slots, leases and windows with a fake one.
+    pub now: DateTime<Utc>,
+    /// When this task must have stopped. Long tasks check it between batches
+    /// and return `more_work: true` instead of being cut off.
+    pub deadline: Instant,
+    pub run_id: Uuid,
+    pub job_type: &'static str,
+    pub cfg: Arc<Config>,
+    /// Every route of the deployment, for tasks that watch the others.
+    pub routes: Arc<[RouteSpec]>,
+}
+
+impl TaskContext {
+    pub fn time_left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Room for one more step that takes about `step`?
+    pub fn has_time_for(&self, step: Duration) -> bool {
+        self.time_left() > step
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TaskReport {
+    pub records_processed: i64,
+    pub records_failed: i64,
+    /// The task stopped at its deadline with work left for a later run.
+    pub more_work: bool,
+    /// A finding the task itself did not fail over (a stale job, a critical
+    /// health status): its sync event is recorded as `warning`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    pub details: Value,
+    /// Notable events inside the task, each its own sync_events row.
+    #[serde(skip)]
+    pub events: Vec<TaskEvent>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TaskEvent {
+    pub event_type: String,
+    pub status: EventStatus,
+    pub message: String,
+    pub details: Value,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventStatus {
+    Started,
+    Success,
+    Failed,
+    Warning,
+}
+
+impl EventStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::Success => "success",
+            Self::Failed => "failed",
+            Self::Warning => "warning",
+        }
+    }
+}
+
+/// Marks an error as worth retrying (network blip, 5xx, 429). Wrap it with
+/// `anyhow::Error::new(Transient(e))` or `.context(..)` around it; errors
+/// without the mark are permanent unless they are transient database errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Transient(pub anyhow::Error);
+
+pub fn is_transient(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.is::<Transient>()
+            || cause
+                .downcast_ref::<sqlx::Error>()
+                .is_some_and(crate::db::is_transient)
+            || cause.is::<std::io::Error>()
+    })
+}

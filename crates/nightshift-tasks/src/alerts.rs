@@ -1,0 +1,108 @@
+//! Alerts with a dedupe key: a condition that lasts is raised once (later
+//! sightings only refresh `last_seen_at`), a condition that clears is
+//! resolved, and one that comes back opens a new alert.
+
+use chrono::{DateTime, Utc};
+use nightshift_core::{EventStatus, TaskEvent};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub dedupe_key: String,
+    pub kind: &'static str,
+    pub severity: &'static str,
+    pub title: String,
+    pub message: String,
+    pub details: Value,
+}
+
+#[derive(Debug, Default)]
+pub struct AlertSync {
+    pub raised: Vec<String>,
+    pub still_open: Vec<String>,
+    pub resolved: Vec<String>,
+}
+
+impl AlertSync {
+    /// One sync event per change of state; an alert that stays open is news
+    /// only the first time.
+    pub fn events(&self, findings: &[Finding]) -> Vec<TaskEvent> {
+        let raised = findings
+            .iter()
+            .filter(|f| self.raised.contains(&f.dedupe_key))
+            .map(|f| TaskEvent {
+                event_type: "alert_raised".into(),
+                status: EventStatus::Warning,
+                message: f.title.clone(),
+                details: json!({ "dedupe_key": f.dedupe_key, "kind": f.kind,
+                                 "severity": f.severity, "details": f.details }),
+            });
+        let resolved = self.resolved.iter().map(|key| TaskEvent {
+            event_type: "alert_resolved".into(),
+            status: EventStatus::Success,
+            message: format!("resolved: {key}"),
+            details: json!({ "dedupe_key": key }),
+        });
+        raised.chain(resolved).collect()
+    }
+}
+
+/// Makes the open alerts of `source` equal to `findings`.
+pub async fn sync(
+    pool: &PgPool,
+    source: &str,
+    now: DateTime<Utc>,
+    findings: &[Finding],
+) -> Result<AlertSync, sqlx::Error> {
+    let mut out = AlertSync::default();
+    if !findings.is_empty() {
+        let col = |f: fn(&Finding) -> String| findings.iter().map(f).collect::<Vec<_>>();
+        let details: Vec<Value> = findings.iter().map(|f| f.details.clone()).collect();
+        let rows = sqlx::query!(
+            r#"
+            INSERT INTO alerts (dedupe_key, source, kind, severity, title, message, details,
+                                status, raised_at, last_seen_at)
+            SELECT k, $1, kind, sev, title, msg, det, 'open', $2, $2
+              FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
+                   AS f(k, kind, sev, title, msg, det)
+            ON CONFLICT (dedupe_key) WHERE status = 'open'
+            DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at, severity = EXCLUDED.severity,
+                          title = EXCLUDED.title, message = EXCLUDED.message,
+                          details = EXCLUDED.details
+            RETURNING dedupe_key, (xmax = 0) AS "inserted!"
+            "#,
+            source,
+            now,
+            &col(|f| f.dedupe_key.clone()),
+            &col(|f| f.kind.to_owned()),
+            &col(|f| f.severity.to_owned()),
+            &col(|f| f.title.clone()),
+            &col(|f| f.message.clone()),
+            &details,
+        )
+        .fetch_all(pool)
+        .await?;
+        for row in rows {
+            if row.inserted {
+                out.raised.push(row.dedupe_key);
+            } else {
+                out.still_open.push(row.dedupe_key);
+            }
+        }
+    }
+    let keys: Vec<String> = findings.iter().map(|f| f.dedupe_key.clone()).collect();
+    out.resolved = sqlx::query_scalar!(
+        r#"
+        UPDATE alerts SET status = 'resolved', resolved_at = $2
+         WHERE source = $1 AND status = 'open' AND NOT (dedupe_key = ANY($3))
+        RETURNING dedupe_key
+        "#,
+        source,
+        now,
+        &keys,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(out)
+}

@@ -1,0 +1,2 @@
+//! Tasks of /api/cron/daily.
+pub mod prune_history;

@@ -1,0 +1,2 @@
+//! Tasks of /api/cron/hourly.
+pub mod watch_jobs;

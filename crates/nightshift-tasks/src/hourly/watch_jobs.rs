@@ -1,0 +1,184 @@
+//! `watch_jobs`: the cron system watching itself. Finds stuck runs, runs over
+//! eight minutes, three or more failures in a row, and scheduled slots that
+//! never ran in the last seven days; each is an alert (raised once while it
+//! lasts, resolved when it clears) and a warning event.
+
+use std::collections::HashSet;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use nightshift_core::{RouteSpec, Task, TaskContext, TaskReport};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::alerts::{self, Finding};
+
+pub const SOURCE: &str = "watch_jobs";
+/// A run this long is worth a look even when it finishes: Vercel Pro allows
+/// about thirteen minutes, and a route that creeps towards it will be killed.
+pub const LONG_RUN: Duration = Duration::minutes(8);
+pub const FAILURE_STREAK: i64 = 3;
+pub const MISSED_WINDOW: Duration = Duration::days(7);
+/// How late a platform delivery may be before the slot counts as missed.
+pub const MISSED_GRACE: Duration = Duration::minutes(10);
+/// Enough for seven days of a cron every minute.
+const MAX_SLOTS: usize = 7 * 24 * 60;
+
+pub struct WatchJobs;
+
+#[async_trait::async_trait]
+impl Task for WatchJobs {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+        let mut findings = Vec::new();
+        for spec in ctx.routes.iter() {
+            findings.extend(latest_run_findings(ctx, spec).await?);
+            findings.extend(failure_streak(&ctx.pool, spec).await?);
+            findings.extend(missed_slots(&ctx.pool, spec, ctx.now).await?);
+        }
+        let sync = alerts::sync(&ctx.pool, SOURCE, ctx.now, &findings)
+            .await
+            .context("recording watch_jobs alerts")?;
+        let keys: Vec<&str> = findings.iter().map(|f| f.dedupe_key.as_str()).collect();
+        Ok(TaskReport {
+            records_processed: ctx.routes.len() as i64,
+            warning: (!findings.is_empty())
+                .then(|| format!("{} job problem(s): {}", findings.len(), keys.join(", "))),
+            details: json!({
+                "findings": keys,
+                "raised": sync.raised,
+                "resolved": sync.resolved,
+            }),
+            events: sync.events(&findings),
+            ..TaskReport::default()
+        })
+    }
+}
+
+/// Stuck and long runs, judged on the newest run of the job (other than the
+/// run doing the watching): they clear as soon as a healthy run follows.
+async fn latest_run_findings(ctx: &TaskContext, spec: &RouteSpec) -> anyhow::Result<Vec<Finding>> {
+    let latest = sqlx::query!(
+        r#"
+        SELECT id, status, started_at, execution_time_ms, lease_expires_at, error_message
+          FROM job_history
+         WHERE job_type = $1 AND id <> $2
+         ORDER BY started_at DESC
+         LIMIT 1
+        "#,
+        spec.job_type,
+        ctx.run_id,
+    )
+    .fetch_optional(&ctx.pool)
+    .await
+    .context("reading the latest run")?;
+    let Some(run) = latest else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let lease_lost = run.status == "running" && run.lease_expires_at.is_some_and(|l| l < ctx.now);
+    let swept = run.status == "timeout"
+        && run
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("lease expired"));
+    if lease_lost || swept {
+        out.push(Finding {
+            dedupe_key: format!("{SOURCE}:stuck_run:{}", spec.job_type),
+            kind: "stuck_run",
+            severity: "warning",
+            title: format!("{} run {} stopped without finishing", spec.job_type, run.id),
+            message: "its lease expired: the process was killed, crashed or froze".into(),
+            details: json!({ "run_id": run.id, "started_at": run.started_at }),
+        });
+    }
+    let lasted = match run.status.as_str() {
+        "running" => ctx.now - run.started_at,
+        _ => Duration::milliseconds(run.execution_time_ms.unwrap_or(0)),
+    };
+    if lasted > LONG_RUN {
+        out.push(Finding {
+            dedupe_key: format!("{SOURCE}:long_run:{}", spec.job_type),
+            kind: "long_run",
+            severity: "warning",
+            title: format!("{} run {} took over {} minutes", spec.job_type, run.id, LONG_RUN.num_minutes()),
+            message: format!("{} s, status {}", lasted.num_seconds(), run.status),
+            details: json!({ "run_id": run.id, "seconds": lasted.num_seconds(), "status": run.status }),
+        });
+    }
+    Ok(out)
+}
+
+/// Failed or timed-out runs since the last completed one, newest first.
+async fn failure_streak(pool: &PgPool, spec: &RouteSpec) -> anyhow::Result<Option<Finding>> {
+    let streak = sqlx::query_scalar!(
+        r#"
+        SELECT count(*) AS "n!"
+          FROM job_history
+         WHERE job_type = $1
+           AND status IN ('failed', 'timeout')
+           AND started_at > COALESCE(
+                 (SELECT max(started_at) FROM job_history WHERE job_type = $1 AND status = 'completed'),
+                 '-infinity')
+        "#,
+        spec.job_type,
+    )
+    .fetch_one(pool)
+    .await
+    .context("counting consecutive failures")?;
+    Ok((streak >= FAILURE_STREAK).then(|| Finding {
+        dedupe_key: format!("{SOURCE}:consecutive_failures:{}", spec.job_type),
+        kind: "consecutive_failures",
+        severity: "critical",
+        title: format!("{} failed {streak} times in a row", spec.job_type),
+        message: "no run has completed since; see the runs' error messages".into(),
+        details: json!({ "failures": streak }),
+    }))
+}
+
+/// Slots of the last seven days with no run at all. Counting starts at the
+/// first run this deployment ever recorded, so a new install is not "missing"
+/// a week of history.
+async fn missed_slots(
+    pool: &PgPool,
+    spec: &RouteSpec,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<Finding>> {
+    let first_seen = sqlx::query_scalar!("SELECT min(started_at) FROM job_history")
+        .fetch_one(pool)
+        .await
+        .context("finding the first recorded run")?;
+    let Some(first_seen) = first_seen else {
+        return Ok(None);
+    };
+    let from = (now - MISSED_WINDOW).max(first_seen);
+    let expected = spec
+        .schedule
+        .slots_between(from, now - MISSED_GRACE, MAX_SLOTS);
+    if expected.is_empty() {
+        return Ok(None);
+    }
+    let seen: HashSet<DateTime<Utc>> = sqlx::query_scalar!(
+        r#"SELECT DISTINCT slot AS "slot!" FROM job_history WHERE job_type = $1 AND slot >= $2"#,
+        spec.job_type,
+        from,
+    )
+    .fetch_all(pool)
+    .await
+    .context("reading recorded slots")?
+    .into_iter()
+    .collect();
+    let missed: Vec<DateTime<Utc>> = expected.into_iter().filter(|s| !seen.contains(s)).collect();
+    Ok((!missed.is_empty()).then(|| Finding {
+        dedupe_key: format!("{SOURCE}:missed_cron:{}", spec.job_type),
+        kind: "missed_cron",
+        severity: "warning",
+        title: format!("{} missed {} scheduled run(s) in the last 7 days", spec.job_type, missed.len()),
+        message: format!("cron {} on {}; latest missed slot {}", spec.schedule.expr(), spec.path,
+                         missed.last().map(|s| s.to_rfc3339()).unwrap_or_default()),
+        details: json!({ "missed": missed.iter().rev().take(50).collect::<Vec<_>>(), "count": missed.len() }),
+    }))
+}

@@ -1,0 +1,73 @@
+//! Which route runs which tasks, in which order. Schedules and maxDuration come
+//! from vercel.json (embedded at build time), the file the platform reads.
+
+use std::sync::Arc;
+
+use nightshift_core::schedule::VercelJson;
+use nightshift_core::{Route, RouteSpec, Task};
+
+use crate::{daily, hourly, weekly};
+
+pub const VERCEL_JSON: &str = include_str!("../../../vercel.json");
+
+/// (name, path, job type) of every route.
+pub const ROUTES: &[(&str, &str, &str)] = &[
+    ("hourly", "/api/cron/hourly", "hourly_metrics"),
+    ("daily", "/api/cron/daily", "daily_sync"),
+    ("weekly", "/api/cron/weekly", "weekly_report"),
+];
+
+pub fn specs() -> Vec<RouteSpec> {
+    let vercel = VercelJson::parse(VERCEL_JSON).expect("vercel.json is valid JSON");
+    ROUTES
+        .iter()
+        .map(|&(name, path, job_type)| {
+            let (schedule, max_duration) = vercel
+                .route(path)
+                .unwrap_or_else(|e| panic!("vercel.json does not describe {path}: {e}"));
+            RouteSpec {
+                name,
+                path,
+                job_type,
+                schedule,
+                max_duration,
+            }
+        })
+        .collect()
+}
+
+fn tasks_of(name: &str) -> Vec<Arc<dyn Task>> {
+    match name {
+        "hourly" => vec![Arc::new(hourly::watch_jobs::WatchJobs)],
+        "daily" => vec![Arc::new(daily::prune_history::PruneHistory::default())],
+        "weekly" => vec![Arc::new(weekly::health_check::HealthCheck)],
+        other => unreachable!("no task list for route {other}"),
+    }
+}
+
+pub fn routes() -> Vec<Route> {
+    specs()
+        .into_iter()
+        .map(|spec| Route {
+            tasks: tasks_of(spec.name),
+            spec,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_has_a_schedule_and_tasks() {
+        let routes = routes();
+        assert_eq!(routes.len(), 3);
+        for r in &routes {
+            assert!(!r.tasks.is_empty(), "{} has no tasks", r.spec.name);
+            assert!(r.spec.max_duration.as_secs() > 20);
+        }
+        let hourly = &routes[0];
+        assert_eq!(hourly.spec.schedule.expr(), "0 * * * *");
+    }
+}

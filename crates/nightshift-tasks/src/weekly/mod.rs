@@ -1,0 +1,2 @@
+//! Tasks of /api/cron/weekly.
+pub mod health_check;

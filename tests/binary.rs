@@ -1,0 +1,76 @@
+//! The `hourly` binary itself, started the way Vercel's dev runtime starts it
+//! (VERCEL_DEV_PORT), answering a real authenticated call.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::*;
+use sqlx::PgPool;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+/// The URL of this test's own database: the server of DATABASE_URL, the
+/// database sqlx::test made for us.
+async fn database_url(pool: &PgPool) -> String {
+    let db: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let (server, _) = base.rsplit_once('/').unwrap();
+    format!("{server}/{db}")
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn hourly_binary_answers_under_vercel_dev(pool: PgPool) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hourly"))
+        .env_clear()
+        .env("VERCEL_DEV_PORT", port.to_string())
+        .env("DATABASE_URL", database_url(&pool).await)
+        .env("CRON_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("hourly binary starts");
+    // The runtime prints this line once it is listening.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("binary exited before listening");
+        if line.contains(&format!("listening: {port}")) {
+            break;
+        }
+    }
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/api/cron/hourly");
+    let a = call(&client, &url, None).await;
+    assert_eq!(a.status, 401);
+    let resp = client
+        .get(&url)
+        .header("authorization", bearer())
+        .header("user-agent", "vercel-cron/1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["outcome"], "completed", "{body}");
+    assert_eq!(body["trigger"], "cron");
+    assert_eq!(body["tasks"][0]["name"], "watch_jobs");
+    let row: (String, String) = sqlx::query_as("SELECT status, trigger FROM job_history")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(row, ("completed".into(), "cron".into()));
+    child.kill().await.unwrap();
+}
