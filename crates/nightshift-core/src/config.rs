@@ -25,6 +25,10 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Statement cache off, for PgBouncer transaction mode and managed poolers.
     pub db_pgbouncer: Option<bool>,
+    /// Who hears about every new alert, besides the project's owner.
+    pub alert_emails: Vec<String>,
+    /// Daily revenue at risk per project above which an alert is raised.
+    pub alert_revenue_threshold: f64,
 }
 
 impl Default for Config {
@@ -38,6 +42,8 @@ impl Default for Config {
             org_timezone: chrono_tz::UTC,
             db_max_connections: 5,
             db_pgbouncer: None,
+            alert_emails: Vec::new(),
+            alert_revenue_threshold: 10_000.0,
         }
     }
 }
@@ -81,7 +87,29 @@ impl Config {
                 reason: format!("{v:?} is not true or false"),
             })?),
         };
+        let alert_emails =
+            parse_emails(get("ALERT_EMAILS").as_deref().unwrap_or("")).map_err(|reason| {
+                ConfigError::Invalid {
+                    name: "ALERT_EMAILS",
+                    reason,
+                }
+            })?;
+        let alert_revenue_threshold =
+            match get("ALERT_REVENUE_THRESHOLD").filter(|v| !v.trim().is_empty()) {
+                None => 10_000.0,
+                Some(v) => v
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite() && *n >= 0.0)
+                    .ok_or_else(|| ConfigError::Invalid {
+                        name: "ALERT_REVENUE_THRESHOLD",
+                        reason: format!("{v:?} is not a non-negative amount"),
+                    })?,
+            };
         Ok(Self {
+            alert_emails,
+            alert_revenue_threshold,
             cron_secret: secret("CRON_SECRET"),
             cron_secret_previous: secret("CRON_SECRET_PREVIOUS"),
             database_url: secret("DATABASE_URL"),
@@ -117,6 +145,22 @@ impl Config {
 fn secret_value(raw: &str) -> Option<SecretString> {
     let trimmed = raw.trim();
     (!trimmed.is_empty()).then(|| SecretString::from(trimmed.to_owned()))
+}
+
+/// A comma-separated list of addresses; each must at least look like one.
+fn parse_emails(v: &str) -> Result<Vec<String>, String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| match e.split_once('@') {
+            Some((local, domain))
+                if !local.is_empty() && domain.contains('.') && !e.contains(' ') =>
+            {
+                Ok(e.to_owned())
+            }
+            _ => Err(format!("{e:?} is not an e-mail address")),
+        })
+        .collect()
 }
 
 fn parse_budget(v: &str) -> Result<Duration, String> {
@@ -171,6 +215,10 @@ mod tests {
         assert!(e.to_string().contains("ORG_TIMEZONE"));
         assert!(cfg(&[("JOB_BUDGET_SECS", "-3")]).is_err());
         assert!(cfg(&[("DATABASE_PGBOUNCER", "maybe")]).is_err());
+        assert!(cfg(&[("ALERT_EMAILS", "ops@example.com, nobody")]).is_err());
+        assert!(cfg(&[("ALERT_REVENUE_THRESHOLD", "-5")]).is_err());
+        let c = cfg(&[("ALERT_EMAILS", "ops@example.com, cto@example.com")]).unwrap();
+        assert_eq!(c.alert_emails, ["ops@example.com", "cto@example.com"]);
     }
 
     #[test]

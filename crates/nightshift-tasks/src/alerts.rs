@@ -15,6 +15,8 @@ pub struct Finding {
     pub title: String,
     pub message: String,
     pub details: Value,
+    /// The project it is about, whose owner is told.
+    pub project_id: Option<i64>,
 }
 
 #[derive(Debug, Default)]
@@ -59,13 +61,15 @@ pub async fn sync(
     if !findings.is_empty() {
         let col = |f: fn(&Finding) -> String| findings.iter().map(f).collect::<Vec<_>>();
         let details: Vec<Value> = findings.iter().map(|f| f.details.clone()).collect();
+        let projects: Vec<Option<i64>> = findings.iter().map(|f| f.project_id).collect();
         let rows = sqlx::query!(
             r#"
             INSERT INTO alerts (dedupe_key, source, kind, severity, title, message, details,
-                                status, raised_at, last_seen_at)
-            SELECT k, $1, kind, sev, title, msg, det, 'open', $2, $2
-              FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
-                   AS f(k, kind, sev, title, msg, det)
+                                project_id, status, raised_at, last_seen_at)
+            SELECT k, $1, kind, sev, title, msg, det, pid, 'open', $2, $2
+              FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[],
+                          $9::int8[])
+                   AS f(k, kind, sev, title, msg, det, pid)
             ON CONFLICT (dedupe_key) WHERE status = 'open'
             DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at, severity = EXCLUDED.severity,
                           title = EXCLUDED.title, message = EXCLUDED.message,
@@ -80,6 +84,7 @@ pub async fn sync(
             &col(|f| f.title.clone()),
             &col(|f| f.message.clone()),
             &details,
+            &projects as &[Option<i64>],
         )
         .fetch_all(pool)
         .await?;

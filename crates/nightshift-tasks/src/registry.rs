@@ -38,7 +38,17 @@ pub fn specs() -> Vec<RouteSpec> {
 
 fn tasks_of(name: &str) -> Vec<Arc<dyn Task>> {
     match name {
-        "hourly" => vec![Arc::new(hourly::watch_jobs::WatchJobs)],
+        "hourly" => vec![
+            Arc::new(hourly::watch_jobs::WatchJobs),
+            Arc::new(hourly::sla_risk::SlaRisk),
+            Arc::new(hourly::escalations::Escalations),
+            Arc::new(hourly::revenue_at_risk::RevenueAtRisk),
+            Arc::new(hourly::velocity::Velocity),
+            Arc::new(hourly::workload::Workload),
+            Arc::new(hourly::alerts::Alerts),
+            Arc::new(hourly::refresh_dashboard::RefreshDashboard),
+            Arc::new(hourly::reminders::Reminders),
+        ],
         "daily" => vec![Arc::new(daily::prune_history::PruneHistory::default())],
         "weekly" => vec![Arc::new(weekly::health_check::HealthCheck)],
         other => unreachable!("no task list for route {other}"),

@@ -93,6 +93,7 @@ async fn latest_run_findings(ctx: &TaskContext, spec: &RouteSpec) -> anyhow::Res
             title: format!("{} run {} stopped without finishing", spec.job_type, run.id),
             message: "its lease expired: the process was killed, crashed or froze".into(),
             details: json!({ "run_id": run.id, "started_at": run.started_at }),
+            project_id: None,
         });
     }
     let lasted = match run.status.as_str() {
@@ -107,6 +108,7 @@ async fn latest_run_findings(ctx: &TaskContext, spec: &RouteSpec) -> anyhow::Res
             title: format!("{} run {} took over {} minutes", spec.job_type, run.id, LONG_RUN.num_minutes()),
             message: format!("{} s, status {}", lasted.num_seconds(), run.status),
             details: json!({ "run_id": run.id, "seconds": lasted.num_seconds(), "status": run.status }),
+            project_id: None,
         });
     }
     Ok(out)
@@ -136,6 +138,7 @@ async fn failure_streak(pool: &PgPool, spec: &RouteSpec) -> anyhow::Result<Optio
         title: format!("{} failed {streak} times in a row", spec.job_type),
         message: "no run has completed since; see the runs' error messages".into(),
         details: json!({ "failures": streak }),
+        project_id: None,
     }))
 }
 
@@ -180,5 +183,6 @@ async fn missed_slots(
         message: format!("cron {} on {}; latest missed slot {}", spec.schedule.expr(), spec.path,
                          missed.last().map(|s| s.to_rfc3339()).unwrap_or_default()),
         details: json!({ "missed": missed.iter().rev().take(50).collect::<Vec<_>>(), "count": missed.len() }),
+        project_id: None,
     }))
 }

@@ -78,3 +78,90 @@ pub async fn plant(pool: &PgPool, r: Run<'_>) -> Uuid {
 pub async fn count(pool: &PgPool, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
+
+pub async fn user(pool: &PgPool, name: &str, role: &str, manager: Option<i64>) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO users (name, email, role, manager_id) VALUES ($1, lower($1) || '@example.com', $2, $3) RETURNING id",
+    )
+    .bind(name)
+    .bind(role)
+    .bind(manager)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+pub async fn project(pool: &PgPool, name: &str, owner: Option<i64>) -> i64 {
+    sqlx::query_scalar("INSERT INTO projects (name, owner_id) VALUES ($1, $2) RETURNING id")
+        .bind(name)
+        .bind(owner)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// A bug as the tests need it; everything else takes the column default.
+pub struct Bug<'a> {
+    pub project: i64,
+    pub severity: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub assignee: Option<i64>,
+    pub status: &'a str,
+    pub priority: &'a str,
+    pub revenue: &'a str,
+    pub blocker: bool,
+    pub sla_hours: Option<i32>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub title: &'a str,
+}
+
+impl<'a> Bug<'a> {
+    pub fn new(project: i64, severity: &'a str, created_at: DateTime<Utc>) -> Self {
+        Self {
+            project,
+            severity,
+            created_at,
+            assignee: None,
+            status: "open",
+            priority: "P2",
+            revenue: "0",
+            blocker: false,
+            sla_hours: None,
+            due_at: None,
+            resolved_at: None,
+            title: "Something is broken",
+        }
+    }
+}
+
+pub async fn bug(pool: &PgPool, b: Bug<'_>) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO bugs (project_id, title, severity, priority, status, assignee_id, sla_hours, due_at,
+                           revenue_impact_daily, is_blocker, created_at, updated_at, resolved_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::numeric, $10, $11, $11, $12) RETURNING id",
+    )
+    .bind(b.project)
+    .bind(b.title)
+    .bind(b.severity)
+    .bind(b.priority)
+    .bind(b.status)
+    .bind(b.assignee)
+    .bind(b.sla_hours)
+    .bind(b.due_at)
+    .bind(b.revenue)
+    .bind(b.blocker)
+    .bind(b.created_at)
+    .bind(b.resolved_at)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+pub async fn text(pool: &PgPool, sql: &'static str, id: i64) -> Option<String> {
+    sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}

@@ -1,0 +1,151 @@
+//! `alerts`: conditions worth a person's attention, per project: critical bugs
+//! nobody owns, critical bugs past their SLA, and daily revenue at risk above
+//! ALERT_REVENUE_THRESHOLD. Each is an alert with a dedupe key (raised once,
+//! resolved when it clears, raised anew when it returns). Every alert not yet
+//! announced — these and `watch_jobs`' — is enqueued for the project owner and
+//! ALERT_EMAILS.
+
+use anyhow::Context;
+use nightshift_core::{Task, TaskContext, TaskReport};
+use serde_json::json;
+
+use crate::alerts::{self, Finding};
+
+pub const SOURCE: &str = "alerts";
+
+pub struct Alerts;
+
+#[async_trait::async_trait]
+impl Task for Alerts {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+        let findings = findings(ctx).await?;
+        let sync = alerts::sync(&ctx.pool, SOURCE, ctx.now, &findings)
+            .await
+            .context("recording alerts")?;
+        let announced = announce(ctx).await?;
+        Ok(TaskReport {
+            records_processed: findings.len() as i64,
+            details: json!({
+                "open": findings.len(),
+                "raised": sync.raised.len(),
+                "resolved": sync.resolved.len(),
+                "notifications": announced,
+            }),
+            events: sync.events(&findings),
+            ..TaskReport::default()
+        })
+    }
+}
+
+async fn findings(ctx: &TaskContext) -> anyhow::Result<Vec<Finding>> {
+    let rows = sqlx::query!(
+        r#"
+        SELECT p.id, p.name,
+               count(*) FILTER (WHERE b.severity = 'critical' AND b.assignee_id IS NULL) AS "unassigned!",
+               count(*) FILTER (WHERE b.severity = 'critical' AND b.sla_deadline <= $1) AS "breached!",
+               COALESCE(sum(b.revenue_impact_daily), 0)::float8 AS "revenue!"
+          FROM bugs b
+          JOIN projects p ON p.id = b.project_id
+         WHERE b.status IN ('open', 'in_progress')
+         GROUP BY p.id, p.name
+        HAVING count(*) FILTER (WHERE b.severity = 'critical' AND (b.assignee_id IS NULL OR b.sla_deadline <= $1)) > 0
+            OR sum(b.revenue_impact_daily) > $2::float8
+        "#,
+        ctx.now,
+        ctx.cfg.alert_revenue_threshold,
+    )
+    .fetch_all(&ctx.pool)
+    .await
+    .context("finding alert conditions")?;
+    let threshold = ctx.cfg.alert_revenue_threshold;
+    let mut out = Vec::new();
+    for r in rows {
+        let finding =
+            |kind: &'static str, severity: &'static str, title: String, details| Finding {
+                dedupe_key: format!("{SOURCE}:{kind}:{}", r.id),
+                kind,
+                severity,
+                title,
+                message: format!("project {}", r.name),
+                details,
+                project_id: Some(r.id),
+            };
+        if r.unassigned > 0 {
+            out.push(finding(
+                "unassigned_critical",
+                "warning",
+                format!(
+                    "{}: {} critical bug(s) without an assignee",
+                    r.name, r.unassigned
+                ),
+                json!({ "count": r.unassigned }),
+            ));
+        }
+        if r.breached > 0 {
+            out.push(finding(
+                "critical_breach",
+                "critical",
+                format!("{}: {} critical bug(s) past their SLA", r.name, r.breached),
+                json!({ "count": r.breached }),
+            ));
+        }
+        if r.revenue > threshold {
+            out.push(finding(
+                "revenue_at_risk",
+                "warning",
+                format!(
+                    "{}: {:.2} per day at risk (threshold {threshold:.2})",
+                    r.name, r.revenue
+                ),
+                json!({ "revenue_per_day": r.revenue, "threshold": threshold }),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Enqueues every open alert not yet announced, and marks it announced, in one
+/// statement: a crash cannot announce twice or forget one.
+async fn announce(ctx: &TaskContext) -> anyhow::Result<i64> {
+    let n = sqlx::query_scalar!(
+        r#"
+        WITH pending AS (
+            SELECT id, severity, title, message, project_id
+              FROM alerts WHERE status = 'open' AND notified_at IS NULL
+               FOR UPDATE SKIP LOCKED
+        ), recipients AS (
+            SELECT pe.id, u.email AS recipient
+              FROM pending pe
+              JOIN projects p ON p.id = pe.project_id
+              JOIN users u ON u.id = p.owner_id
+            UNION
+            SELECT pe.id, e FROM pending pe CROSS JOIN unnest($2::text[]) AS e
+        ), queued AS (
+            INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key,
+                                       next_attempt_at, created_at)
+            SELECT 'alert', r.recipient, 'email',
+                   format('[%s] %s', upper(pe.severity), left(pe.title, 150)),
+                   format(E'%s\n\n%s\nRaised at %s UTC.\n', pe.title, pe.message,
+                          to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')),
+                   format('alert:%s:%s', pe.id, r.recipient),
+                   $1, $1
+              FROM recipients r JOIN pending pe ON pe.id = r.id
+            ON CONFLICT (dedupe_key) DO NOTHING
+            RETURNING 1
+        ), marked AS (
+            UPDATE alerts SET notified_at = $1 WHERE id IN (SELECT id FROM pending) RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM queued) AS "n!"
+        "#,
+        ctx.now,
+        &ctx.cfg.alert_emails,
+    )
+    .fetch_one(&ctx.pool)
+    .await
+    .context("enqueueing alert notifications")?;
+    Ok(n)
+}

@@ -1,0 +1,60 @@
+//! `revenue_at_risk`: what open bugs cost per day, per project and in total,
+//! with blockers counted apart. Amounts stay numeric end to end (money is
+//! never a float); the hour's snapshot holds the breakdown.
+
+use anyhow::Context;
+use nightshift_core::{Task, TaskContext, TaskReport};
+use serde_json::json;
+
+use super::snapshot_hour;
+
+pub struct RevenueAtRisk;
+
+#[async_trait::async_trait]
+impl Task for RevenueAtRisk {
+    fn name(&self) -> &'static str {
+        "revenue_at_risk"
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+        let data = sqlx::query_scalar!(
+            r#"
+            WITH per_project AS (
+                SELECT p.id, p.name,
+                       sum(b.revenue_impact_daily) AS total,
+                       COALESCE(sum(b.revenue_impact_daily) FILTER (WHERE b.is_blocker), 0) AS blockers,
+                       count(*) AS bugs
+                  FROM bugs b
+                  JOIN projects p ON p.id = b.project_id
+                 WHERE b.status IN ('open', 'in_progress') AND b.revenue_impact_daily > 0
+                 GROUP BY p.id, p.name
+            )
+            INSERT INTO hourly_snapshots (hour, kind, data, updated_at)
+            SELECT $1, 'revenue_at_risk',
+                   jsonb_build_object(
+                       'total', (SELECT COALESCE(sum(total), 0) FROM per_project),
+                       'blockers', (SELECT COALESCE(sum(blockers), 0) FROM per_project),
+                       'projects_at_risk', (SELECT count(*) FROM per_project),
+                       'projects', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                                                 'project_id', id, 'name', name, 'total', total,
+                                                 'blockers', blockers, 'bugs', bugs)
+                                             ORDER BY total DESC, id)
+                                               FROM per_project), '[]')),
+                   $2
+            ON CONFLICT (hour, kind) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
+            RETURNING data
+            "#,
+            snapshot_hour(ctx.now),
+            ctx.now,
+        )
+        .fetch_one(&ctx.pool)
+        .await
+        .context("measuring revenue at risk")?;
+        Ok(TaskReport {
+            records_processed: data["projects_at_risk"].as_i64().unwrap_or(0),
+            details: json!({ "total": data["total"], "blockers": data["blockers"],
+                             "projects_at_risk": data["projects_at_risk"] }),
+            ..TaskReport::default()
+        })
+    }
+}

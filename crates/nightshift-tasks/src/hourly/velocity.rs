@@ -1,0 +1,72 @@
+//! `velocity`: bugs resolved per week per project over the trailing four weeks
+//! (week 1 oldest, week 4 the last seven days), with the trend: the last two
+//! weeks against the two before, `up` or `down` beyond ±10%, else `flat`.
+
+use anyhow::Context;
+use nightshift_core::{Task, TaskContext, TaskReport};
+use serde_json::json;
+
+use super::snapshot_hour;
+
+pub struct Velocity;
+
+#[async_trait::async_trait]
+impl Task for Velocity {
+    fn name(&self) -> &'static str {
+        "velocity"
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+        let data = sqlx::query_scalar!(
+            r#"
+            WITH weekly AS (
+                SELECT p.id, p.name,
+                       ARRAY[count(b.id) FILTER (WHERE b.resolved_at <= $2::timestamptz - interval '21 days'),
+                             count(b.id) FILTER (WHERE b.resolved_at > $2::timestamptz - interval '21 days'
+                                                   AND b.resolved_at <= $2::timestamptz - interval '14 days'),
+                             count(b.id) FILTER (WHERE b.resolved_at > $2::timestamptz - interval '14 days'
+                                                   AND b.resolved_at <= $2::timestamptz - interval '7 days'),
+                             count(b.id) FILTER (WHERE b.resolved_at > $2::timestamptz - interval '7 days')] AS weeks
+                  FROM projects p
+                  LEFT JOIN bugs b ON b.project_id = p.id
+                                  AND b.resolved_at > $2::timestamptz - interval '28 days' AND b.resolved_at <= $2::timestamptz
+                 WHERE p.status = 'active'
+                 GROUP BY p.id, p.name
+            ), trended AS (
+                SELECT *, weeks[1] + weeks[2] AS earlier, weeks[3] + weeks[4] AS recent FROM weekly
+            ), rated AS (
+                SELECT *,
+                       CASE WHEN recent * 10 > earlier * 11 THEN 'up'
+                            WHEN recent * 10 < earlier * 9 THEN 'down'
+                            ELSE 'flat' END AS trend,
+                       CASE WHEN earlier > 0 THEN round((recent - earlier) * 100.0 / earlier, 1) END AS change_pct
+                  FROM trended
+            )
+            INSERT INTO hourly_snapshots (hour, kind, data, updated_at)
+            SELECT $1, 'velocity',
+                   jsonb_build_object(
+                       'resolved_4w', (SELECT COALESCE(sum(earlier + recent), 0) FROM rated),
+                       'trend_counts', COALESCE((SELECT jsonb_object_agg(trend, n)
+                                                   FROM (SELECT trend, count(*) AS n FROM rated GROUP BY trend) t), '{}'),
+                       'projects', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                                                 'project_id', id, 'name', name, 'weeks', weeks,
+                                                 'per_week', round((earlier + recent) / 4.0, 2),
+                                                 'trend', trend, 'change_pct', change_pct) ORDER BY id)
+                                               FROM rated), '[]')),
+                   $2
+            ON CONFLICT (hour, kind) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
+            RETURNING data
+            "#,
+            snapshot_hour(ctx.now),
+            ctx.now,
+        )
+        .fetch_one(&ctx.pool)
+        .await
+        .context("measuring velocity")?;
+        Ok(TaskReport {
+            records_processed: data["projects"].as_array().map_or(0, |p| p.len() as i64),
+            details: json!({ "resolved_4w": data["resolved_4w"], "trend_counts": data["trend_counts"] }),
+            ..TaskReport::default()
+        })
+    }
+}

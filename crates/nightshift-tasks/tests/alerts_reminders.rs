@@ -1,0 +1,164 @@
+//! Alerts raised once, resolved, raised again; reminders once per local day
+//! at 08:00 across both daylight-saving changes, and at no other hour.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Timelike, Utc};
+use common::*;
+use nightshift_core::{Config, Task};
+use nightshift_tasks::hourly::alerts::Alerts;
+use nightshift_tasks::hourly::reminders::Reminders;
+use sqlx::PgPool;
+
+fn with_cfg(
+    pool: &PgPool,
+    now: chrono::DateTime<Utc>,
+    cfg: Config,
+) -> nightshift_core::TaskContext {
+    let mut c = ctx(pool, now);
+    c.cfg = Arc::new(cfg);
+    c
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn alert_raised_once_resolved_and_raised_again(pool: PgPool) {
+    let owner = user(&pool, "Olga", "manager", None).await;
+    let eng = user(&pool, "Eli", "engineer", None).await;
+    let p = project(&pool, "Checkout", Some(owner)).await;
+    let id = bug(&pool, Bug::new(p, "critical", t0() - Duration::hours(1))).await;
+    let cfg = Config {
+        alert_emails: vec!["oncall@example.com".into()],
+        ..Config::default()
+    };
+
+    let first = Alerts
+        .run(&with_cfg(&pool, t0(), cfg.clone()))
+        .await
+        .unwrap();
+    assert_eq!(first.details["raised"], 1);
+    assert_eq!(first.details["notifications"], 2, "owner and ALERT_EMAILS");
+    let second = Alerts
+        .run(&with_cfg(&pool, t0() + Duration::hours(1), cfg.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            second.details["raised"].as_i64(),
+            second.details["notifications"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
+
+    sqlx::query("UPDATE bugs SET assignee_id = $1 WHERE id = $2")
+        .bind(eng)
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let third = Alerts
+        .run(&with_cfg(&pool, t0() + Duration::hours(2), cfg.clone()))
+        .await
+        .unwrap();
+    assert_eq!(third.details["resolved"], 1);
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM alerts WHERE status = 'open'").await,
+        0
+    );
+
+    sqlx::query("UPDATE bugs SET assignee_id = NULL WHERE id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let fourth = Alerts
+        .run(&with_cfg(&pool, t0() + Duration::minutes(150), cfg))
+        .await
+        .unwrap();
+    assert_eq!(fourth.details["raised"], 1);
+    assert_eq!(count(&pool, "SELECT count(*) FROM alerts").await, 2);
+    assert_eq!(count(&pool, "SELECT count(*) FROM notifications").await, 4);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn revenue_threshold_and_breach_alerts(pool: PgPool) {
+    let p = project(&pool, "Billing", None).await;
+    let eng = user(&pool, "Eli", "engineer", None).await;
+    let mut x = Bug::new(p, "critical", t0() - Duration::hours(5));
+    x.assignee = Some(eng);
+    x.revenue = "600.00";
+    bug(&pool, x).await;
+    let cfg = Config {
+        alert_revenue_threshold: 500.0,
+        ..Config::default()
+    };
+    Alerts.run(&with_cfg(&pool, t0(), cfg)).await.unwrap();
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM alerts ORDER BY kind")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kinds, ["critical_breach", "revenue_at_risk"]);
+    // No owner and no ALERT_EMAILS: nobody to tell, but announced all the same.
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM alerts WHERE notified_at IS NULL"
+        )
+        .await,
+        0
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn reminders_fire_once_per_local_day_across_dst(pool: PgPool) {
+    let eng = user(&pool, "Eli", "engineer", None).await;
+    let p = project(&pool, "Mobile", None).await;
+    let ny: chrono_tz::Tz = "America/New_York".parse().unwrap();
+    let cfg = Config {
+        org_timezone: ny,
+        ..Config::default()
+    };
+    // 2026: DST starts Sunday March 8, ends Sunday November 1.
+    for (start, days) in [((2026, 3, 6), 5), ((2026, 10, 30), 5)] {
+        let from = Utc
+            .with_ymd_and_hms(start.0, start.1, start.2, 0, 0, 0)
+            .unwrap();
+        // A bug due in the next day, every day of the window.
+        for d in 0..days {
+            let mut b = Bug::new(p, "low", from + Duration::days(d) - Duration::days(6));
+            b.assignee = Some(eng);
+            b.due_at = Some(from + Duration::days(d) + Duration::hours(20));
+            bug(&pool, b).await;
+        }
+        let mut fired = Vec::new();
+        for h in 0..days * 24 {
+            let now = from + Duration::hours(h) + Duration::minutes(1);
+            let r = Reminders
+                .run(&with_cfg(&pool, now, cfg.clone()))
+                .await
+                .unwrap();
+            if r.details["sent"] == true {
+                fired.push(now.with_timezone(&ny));
+                assert_eq!(r.details["reminders"], 1);
+            }
+            // Any other call in the same hour finds the day claimed.
+            let again = Reminders
+                .run(&with_cfg(&pool, now + Duration::minutes(30), cfg.clone()))
+                .await
+                .unwrap();
+            assert_ne!(again.details["sent"], true);
+        }
+        assert_eq!(fired.len() as i64, days, "one per local day: {fired:?}");
+        assert!(fired.iter().all(|t| t.hour() == 8), "{fired:?}");
+        let mut dates: Vec<_> = fired.iter().map(|t| t.date_naive()).collect();
+        dates.dedup();
+        assert_eq!(dates.len(), fired.len());
+    }
+    // The UTC hour moved with DST: 13:00 UTC in winter, 12:00 UTC in summer.
+    let utc_hours: Vec<i32> = sqlx::query_scalar("SELECT extract(hour FROM claimed_at AT TIME ZONE 'UTC')::int4 FROM task_claims ORDER BY claimed_at")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(utc_hours, [13, 13, 12, 12, 12, 12, 12, 13, 13, 13]);
+}
