@@ -1,7 +1,10 @@
 //! `nightshift`: the operator's command. Every subcommand goes through the same
 //! core as the deployed routes; none has a private path to the database.
 
+mod bench;
+mod project;
 mod run;
+mod seed;
 mod status;
 
 use std::net::SocketAddr;
@@ -48,6 +51,21 @@ enum Command {
     /// The latest runs of each job.
     #[command(after_help = "Example:\n  nightshift status --json")]
     Status(status::StatusArgs),
+    /// Fill an empty database with a synthetic organisation: users, projects, bugs.
+    #[command(
+        after_help = "Example:\n  nightshift migrate && nightshift seed --projects 25 --bugs 2000 --seed 42\n  nightshift seed --projects 1000 --bugs 200000 --now 2026-11-24T12:00:00Z\n\nThe same --seed and --now give identical rows. Refuses a database that has projects."
+    )]
+    Seed(seed::SeedArgs),
+    /// Measure a route end to end against its tasks run bare (see scripts/bench).
+    #[command(
+        after_help = "Example:\n  DATABASE_URL=postgres://localhost/bench nightshift bench hourly --rounds 5\n\nscripts/bench seeds a data set first and calls this."
+    )]
+    Bench(bench::BenchArgs),
+    /// Manage projects.
+    #[command(
+        after_help = "Example:\n  nightshift project add \"Payments API\" --github acme/payments-api --owner ana.silva.3@example.com"
+    )]
+    Project(project::ProjectArgs),
 }
 
 #[tokio::main]
@@ -62,6 +80,9 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(code);
         }
         Command::Status(args) => status::status(args).await,
+        Command::Seed(args) => seed::seed(args).await,
+        Command::Project(args) => project::project(args).await,
+        Command::Bench(args) => bench::bench(args).await,
     }
 }
 

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::body::Body;
 use clap::Args;
-use http::Request;
-use nightshift_core::single_route_router;
+use http::{Request, StatusCode};
+use nightshift_core::{App, single_route_router};
 use rand::distr::{Alphanumeric, SampleString};
 use secrecy::ExposeSecret;
+use serde_json::Value;
 use tower::ServiceExt;
 
 #[derive(Args)]
@@ -28,20 +29,48 @@ pub struct RunArgs {
     dry_run: bool,
 }
 
-/// Returns the process exit code: 0 for completed or skipped_duplicate.
-pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
+/// The app of this process and the secret that opens it. Whoever runs the
+/// CLI already holds the database credentials; when CRON_SECRET is unset, a
+/// secret made up for this process keeps calls on the authenticated path.
+pub fn local_app() -> anyhow::Result<(Arc<App>, String)> {
     let mut app = nightshift_http::app_from_env().map_err(anyhow::Error::msg)?;
-    // Whoever runs this already holds the database credentials; a secret made
-    // up for this one call keeps the request on the authenticated path.
     let secret = match &app.cfg.cron_secret {
         Some(s) => s.expose_secret().to_owned(),
         None => {
             let s = Alphanumeric.sample_string(&mut rand::rng(), 32);
-            let cfg = (*app.cfg).clone().with_secret(&s);
-            app.cfg = Arc::new(cfg);
+            app.cfg = Arc::new((*app.cfg).clone().with_secret(&s));
             s
         }
     };
+    Ok((Arc::new(app), secret))
+}
+
+/// One authenticated POST to a route, in-process.
+pub async fn call(
+    app: &Arc<App>,
+    secret: &str,
+    route: &str,
+    query: &str,
+) -> anyhow::Result<(StatusCode, Value)> {
+    let req = Request::post(format!("/api/cron/{route}?{query}"))
+        .header("authorization", format!("Bearer {secret}"))
+        .header("user-agent", "nightshift-cli")
+        .body(Body::empty())?;
+    let resp = single_route_router(app.clone(), route)
+        .oneshot(req)
+        .await
+        .context("calling the route")?;
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await?;
+    Ok((
+        status,
+        serde_json::from_slice(&bytes).context("reading the answer")?,
+    ))
+}
+
+/// Returns the process exit code: 0 for completed or skipped_duplicate.
+pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
+    let (app, secret) = local_app()?;
     let mut query = Vec::new();
     if let Some(t) = &args.tasks {
         query.push(format!("tasks={t}"));
@@ -52,16 +81,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
     if args.dry_run {
         query.push("dry_run=true".into());
     }
-    let uri = format!("/api/cron/{}?{}", args.route, query.join("&"));
-    let req = Request::post(uri)
-        .header("authorization", format!("Bearer {secret}"))
-        .header("user-agent", "nightshift-cli")
-        .body(Body::empty())?;
-    let router = single_route_router(Arc::new(app), &args.route);
-    let resp = router.oneshot(req).await.context("calling the route")?;
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await?;
-    let body: serde_json::Value = serde_json::from_slice(&bytes).context("reading the answer")?;
+    let (status, body) = call(&app, &secret, &args.route, &query.join("&")).await?;
     println!("{}", serde_json::to_string_pretty(&body)?);
     let outcome = body["outcome"].as_str().unwrap_or("error");
     eprintln!("HTTP {} · outcome {outcome}", status.as_u16());
