@@ -63,6 +63,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
                 job_type: route.spec.job_type,
                 cfg: app.cfg.clone(),
                 routes: app.specs(),
+                http: app.http.clone(),
             };
             task.run(&ctx)
                 .await

@@ -29,6 +29,14 @@ pub struct Config {
     pub alert_emails: Vec<String>,
     /// Daily revenue at risk per project above which an alert is raised.
     pub alert_revenue_threshold: f64,
+    pub github_api_url: String,
+    pub github_token: Option<SecretString>,
+    /// Repositories synced at once by one invocation.
+    pub github_concurrency: usize,
+    /// When non-empty, only issues with one of these labels (lowercase) are bugs.
+    pub bug_labels: Vec<String>,
+    /// Extra `label -> severity` mappings on top of the built-in ones.
+    pub severity_labels: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -44,9 +52,16 @@ impl Default for Config {
             db_pgbouncer: None,
             alert_emails: Vec::new(),
             alert_revenue_threshold: 10_000.0,
+            github_api_url: DEFAULT_GITHUB_API.to_owned(),
+            github_token: None,
+            github_concurrency: 8,
+            bug_labels: Vec::new(),
+            severity_labels: Vec::new(),
         }
     }
 }
+
+pub const DEFAULT_GITHUB_API: &str = "https://api.github.com";
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -107,7 +122,49 @@ impl Config {
                         reason: format!("{v:?} is not a non-negative amount"),
                     })?,
             };
+        let github_concurrency = match get("GITHUB_CONCURRENCY").filter(|v| !v.trim().is_empty()) {
+            None => 8,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "GITHUB_CONCURRENCY",
+                    reason: format!("{v:?} is not a number from 1 to 64"),
+                })?,
+        };
+        let github_api_url = get("GITHUB_API_URL")
+            .map(|v| v.trim().trim_end_matches('/').to_owned())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| DEFAULT_GITHUB_API.to_owned());
+        if !(github_api_url.starts_with("https://") || github_api_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                name: "GITHUB_API_URL",
+                reason: format!("{github_api_url:?} is not an http(s) URL"),
+            });
+        }
+        let bug_labels = split_list(get("BUG_LABELS").as_deref().unwrap_or(""));
+        let severity_labels = split_list(get("SEVERITY_LABELS").as_deref().unwrap_or(""))
+            .into_iter()
+            .map(|pair| match pair.split_once('=') {
+                Some((label, sev))
+                    if ["critical", "high", "medium", "low"].contains(&sev.trim()) =>
+                {
+                    Ok((label.trim().to_owned(), sev.trim().to_owned()))
+                }
+                _ => Err(ConfigError::Invalid {
+                    name: "SEVERITY_LABELS",
+                    reason: format!("{pair:?} is not label=critical|high|medium|low"),
+                }),
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self {
+            github_api_url,
+            github_token: secret("GITHUB_TOKEN"),
+            github_concurrency,
+            bug_labels,
+            severity_labels,
             alert_emails,
             alert_revenue_threshold,
             cron_secret: secret("CRON_SECRET"),
@@ -145,6 +202,14 @@ impl Config {
 fn secret_value(raw: &str) -> Option<SecretString> {
     let trimmed = raw.trim();
     (!trimmed.is_empty()).then(|| SecretString::from(trimmed.to_owned()))
+}
+
+/// A comma-separated list, trimmed and lowercased, empties dropped.
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// A comma-separated list of addresses; each must at least look like one.
@@ -217,6 +282,22 @@ mod tests {
         assert!(cfg(&[("DATABASE_PGBOUNCER", "maybe")]).is_err());
         assert!(cfg(&[("ALERT_EMAILS", "ops@example.com, nobody")]).is_err());
         assert!(cfg(&[("ALERT_REVENUE_THRESHOLD", "-5")]).is_err());
+        assert!(cfg(&[("GITHUB_CONCURRENCY", "0")]).is_err());
+        assert!(cfg(&[("GITHUB_API_URL", "ftp://x")]).is_err());
+        assert!(cfg(&[("SEVERITY_LABELS", "sev1=urgent")]).is_err());
+        let c = cfg(&[
+            ("SEVERITY_LABELS", "Sev1=critical, sev4=low"),
+            ("BUG_LABELS", "Bug, defect"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.severity_labels,
+            [
+                ("sev1".to_string(), "critical".to_string()),
+                ("sev4".into(), "low".into())
+            ]
+        );
+        assert_eq!(c.bug_labels, ["bug", "defect"]);
         let c = cfg(&[("ALERT_EMAILS", "ops@example.com, cto@example.com")]).unwrap();
         assert_eq!(c.alert_emails, ["ops@example.com", "cto@example.com"]);
     }

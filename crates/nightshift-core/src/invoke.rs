@@ -195,6 +195,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             cfg: app.cfg.clone(),
             routes: app.specs(),
             retry: app.retry,
+            http: app.http.clone(),
         };
         let outcomes = run_tasks(&plan, &tasks).await;
         let elapsed = started.elapsed();

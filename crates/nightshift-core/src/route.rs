@@ -50,6 +50,7 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub routes: Vec<Route>,
     pub retry: RetryPolicy,
+    pub http: reqwest::Client,
 }
 
 impl App {
@@ -66,6 +67,7 @@ impl App {
             clock: Arc::new(SystemClock),
             routes,
             retry: RetryPolicy::default(),
+            http: http_client(),
         }
     }
 
@@ -97,6 +99,17 @@ impl App {
                 .unwrap_or(spec.max_duration / 2)
         })
     }
+}
+
+/// The outbound client every task shares: bounded in time, no redirects.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("nightshift/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("the HTTP client builds with static settings")
 }
 
 /// One route on every path: under Vercel each binary receives only its own

@@ -55,6 +55,7 @@ pub struct RunPlan<'a> {
     pub cfg: Arc<Config>,
     pub routes: Arc<[RouteSpec]>,
     pub retry: RetryPolicy,
+    pub http: reqwest::Client,
 }
 
 /// Time held back for each task still to come, so one slow task cannot starve
@@ -102,6 +103,7 @@ async fn run_one(
         job_type: plan.job_type,
         cfg: Arc::clone(&plan.cfg),
         routes: Arc::clone(&plan.routes),
+        http: plan.http.clone(),
     };
     let retry = plan.retry;
     let started = Instant::now();

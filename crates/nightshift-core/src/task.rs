@@ -36,6 +36,9 @@ pub struct TaskContext {
     pub cfg: Arc<Config>,
     /// Every route of the deployment, for tasks that watch the others.
     pub routes: Arc<[RouteSpec]>,
+    /// One HTTP client per warm container (connection reuse). It never
+    /// follows redirects: clients that want to, decide per hop.
+    pub http: reqwest::Client,
 }
 
 impl TaskContext {

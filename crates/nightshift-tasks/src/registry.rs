@@ -49,7 +49,10 @@ fn tasks_of(name: &str) -> Vec<Arc<dyn Task>> {
             Arc::new(hourly::refresh_dashboard::RefreshDashboard),
             Arc::new(hourly::reminders::Reminders),
         ],
-        "daily" => vec![Arc::new(daily::prune_history::PruneHistory::default())],
+        "daily" => vec![
+            Arc::new(daily::github_sync::GithubSync),
+            Arc::new(daily::prune_history::PruneHistory::default()),
+        ],
         "weekly" => vec![Arc::new(weekly::health_check::HealthCheck)],
         other => unreachable!("no task list for route {other}"),
     }

@@ -1,0 +1,189 @@
+//! `github_sync`: every sync-enabled project's GitHub issues and pull requests.
+//! The run enqueues one item per project; GITHUB_CONCURRENCY workers claim
+//! items until the queue is empty or the deadline is near. Whatever is left
+//! (deadline, rate limit) stays queued with its cursor, and the next invocation
+//! — or a parallel one — continues it. Nothing unchanged is fetched twice:
+//! page 1 goes out with its ETag and a 304 ends the repository's walk.
+
+mod cursor;
+mod mapping;
+mod queue;
+mod walk;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use nightshift_core::{EventStatus, Task, TaskContext, TaskEvent, TaskReport};
+use nightshift_github::GitHub;
+use serde_json::json;
+use tokio::sync::Mutex;
+
+pub use mapping::Mapping;
+use walk::Outcome;
+
+pub struct GithubSync;
+
+#[derive(Default)]
+struct Tally {
+    synced: i64,
+    pages: i64,
+    not_modified: i64,
+    paused: i64,
+    failed: i64,
+    bugs: i64,
+    pull_requests: i64,
+    not_bugs: i64,
+    events: Vec<TaskEvent>,
+}
+
+#[async_trait::async_trait]
+impl Task for GithubSync {
+    fn name(&self) -> &'static str {
+        "github_sync"
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+        let ctx = Arc::new(clone_ctx(ctx));
+        let gh = GitHub::new(
+            ctx.http.clone(),
+            &ctx.cfg.github_api_url,
+            ctx.cfg.github_token.clone(),
+        )?;
+        let (queued, skipped) = queue::enqueue(&ctx.pool, ctx.now)
+            .await
+            .context("enqueueing projects")?;
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..ctx.cfg.github_concurrency {
+            let (ctx, gh, tally, stop) = (ctx.clone(), gh.clone(), tally.clone(), stop.clone());
+            workers.spawn(async move { worker(&ctx, &gh, &tally, &stop).await });
+        }
+        let mut fatal = None;
+        while let Some(joined) = workers.join_next().await {
+            if let Err(e) = joined.context("a sync worker crashed")? {
+                stop.store(true, Ordering::SeqCst);
+                fatal.get_or_insert(e);
+            }
+        }
+        if let Some(e) = fatal {
+            return Err(e);
+        }
+        let left = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM work_queue WHERE kind = 'github_sync' AND status IN ('pending', 'running')"#
+        )
+        .fetch_one(&ctx.pool)
+        .await?;
+        let t = std::mem::take(&mut *tally.lock().await);
+        let warning = (t.failed > 0 || t.paused > 0).then(|| {
+            format!(
+                "{} repositories failed, {} paused (see events)",
+                t.failed, t.paused
+            )
+        });
+        Ok(TaskReport {
+            records_processed: t.bugs + t.pull_requests,
+            records_failed: t.failed,
+            more_work: left > 0,
+            warning,
+            details: json!({
+                "queued": queued, "skipped": skipped, "synced": t.synced, "pages": t.pages, "not_modified": t.not_modified,
+                "paused": t.paused, "failed": t.failed, "bugs": t.bugs, "pull_requests": t.pull_requests,
+                "not_bugs": t.not_bugs, "left_in_queue": left,
+            }),
+            events: t.events,
+        })
+    }
+}
+
+/// Claims and walks repositories until the queue is empty, the deadline is
+/// near, or another worker hit something fatal.
+async fn worker(
+    ctx: &TaskContext,
+    gh: &GitHub,
+    tally: &Mutex<Tally>,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let mapping = Mapping::from_config(&ctx.cfg);
+    let lease = ctx.now
+        + chrono::Duration::from_std(ctx.time_left()).unwrap_or_default()
+        + chrono::Duration::minutes(2);
+    while !stop.load(Ordering::SeqCst) && ctx.has_time_for(std::time::Duration::from_secs(1)) {
+        let Some(item) = queue::claim(&ctx.pool, ctx.now, lease)
+            .await
+            .context("claiming a project")?
+        else {
+            break;
+        };
+        let outcome = match walk::walk(ctx, gh, &mapping, &item).await {
+            Ok(o) => o,
+            Err(e) => {
+                queue::release(&ctx.pool, item.id, None).await?;
+                return Err(e);
+            }
+        };
+        let mut t = tally.lock().await;
+        let (stored, event) = match outcome {
+            Outcome::Done {
+                stored,
+                not_modified,
+                pages,
+            } => {
+                t.pages += i64::from(pages);
+                queue::finish(&ctx.pool, item.id, ctx.now, None).await?;
+                t.synced += 1;
+                t.not_modified += i64::from(not_modified);
+                (stored, None)
+            }
+            Outcome::Paused {
+                not_before,
+                reason,
+                stored,
+            } => {
+                queue::release(&ctx.pool, item.id, not_before).await?;
+                t.paused += 1;
+                let deadline = reason == "deadline";
+                (
+                    stored,
+                    (!deadline).then(|| event(&item, EventStatus::Warning, "sync_paused", reason)),
+                )
+            }
+            Outcome::Failed { error, stored } => {
+                queue::finish(&ctx.pool, item.id, ctx.now, Some(&error)).await?;
+                t.failed += 1;
+                (
+                    stored,
+                    Some(event(&item, EventStatus::Warning, "sync_failed", error)),
+                )
+            }
+        };
+        t.bugs += stored.bugs;
+        t.pull_requests += stored.pull_requests;
+        t.not_bugs += stored.not_bugs;
+        t.events.extend(event);
+    }
+    Ok(())
+}
+
+fn event(item: &queue::Item, status: EventStatus, kind: &str, message: String) -> TaskEvent {
+    TaskEvent {
+        event_type: kind.into(),
+        status,
+        message: format!("{}: {message}", item.repo),
+        details: json!({ "project_id": item.project_id, "repo": item.repo }),
+    }
+}
+
+fn clone_ctx(ctx: &TaskContext) -> TaskContext {
+    TaskContext {
+        pool: ctx.pool.clone(),
+        now: ctx.now,
+        deadline: ctx.deadline,
+        run_id: ctx.run_id,
+        job_type: ctx.job_type,
+        cfg: ctx.cfg.clone(),
+        routes: ctx.routes.clone(),
+        http: ctx.http.clone(),
+    }
+}
