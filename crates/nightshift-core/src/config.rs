@@ -37,6 +37,10 @@ pub struct Config {
     pub bug_labels: Vec<String>,
     /// Extra `label -> severity` mappings on top of the built-in ones.
     pub severity_labels: Vec<(String, String)>,
+    /// Where exports go: a local folder path, `file:///…`, or `s3://bucket/prefix`.
+    pub export_url: String,
+    /// At most this many e-mails enqueued (digests) or sent per run.
+    pub max_emails_per_run: i64,
 }
 
 impl Default for Config {
@@ -57,9 +61,13 @@ impl Default for Config {
             github_concurrency: 8,
             bug_labels: Vec::new(),
             severity_labels: Vec::new(),
+            export_url: DEFAULT_EXPORT_URL.to_owned(),
+            max_emails_per_run: 100,
         }
     }
 }
+
+pub const DEFAULT_EXPORT_URL: &str = ".data/exports";
 
 pub const DEFAULT_GITHUB_API: &str = "https://api.github.com";
 
@@ -159,7 +167,24 @@ impl Config {
                 }),
             })
             .collect::<Result<_, _>>()?;
+        let max_emails_per_run = match get("MAX_EMAILS_PER_RUN").filter(|v| !v.trim().is_empty()) {
+            None => 100,
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "MAX_EMAILS_PER_RUN",
+                    reason: format!("{v:?} is not a positive integer"),
+                })?,
+        };
         Ok(Self {
+            export_url: get("EXPORT_URL")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| DEFAULT_EXPORT_URL.to_owned()),
+            max_emails_per_run,
             github_api_url,
             github_token: secret("GITHUB_TOKEN"),
             github_concurrency,
@@ -283,6 +308,7 @@ mod tests {
         assert!(cfg(&[("ALERT_EMAILS", "ops@example.com, nobody")]).is_err());
         assert!(cfg(&[("ALERT_REVENUE_THRESHOLD", "-5")]).is_err());
         assert!(cfg(&[("GITHUB_CONCURRENCY", "0")]).is_err());
+        assert!(cfg(&[("MAX_EMAILS_PER_RUN", "none")]).is_err());
         assert!(cfg(&[("GITHUB_API_URL", "ftp://x")]).is_err());
         assert!(cfg(&[("SEVERITY_LABELS", "sev1=urgent")]).is_err());
         let c = cfg(&[

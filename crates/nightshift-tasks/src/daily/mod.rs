@@ -1,3 +1,6 @@
 //! Tasks of /api/cron/daily: the GitHub sync first, then what reads its data.
+pub mod anomalies;
+pub mod daily_metrics;
+pub mod due_soon_digest;
 pub mod github_sync;
 pub mod prune_history;
