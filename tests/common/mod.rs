@@ -21,8 +21,14 @@ pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 21, 17, 5).unwrap()
 }
 
+/// Exports land in a temporary folder, not in the checkout.
 pub fn config() -> Config {
-    Config::default().with_secret(SECRET)
+    let mut cfg = Config::default().with_secret(SECRET);
+    cfg.export_url = std::env::temp_dir()
+        .join("nightshift-test-exports")
+        .display()
+        .to_string();
+    cfg
 }
 
 pub struct TestApp {

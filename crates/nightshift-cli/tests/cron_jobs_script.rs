@@ -37,6 +37,10 @@ async fn serve(pool: &PgPool, port: u16) -> Child {
         .args(["serve", "--port", &port.to_string()])
         .env("DATABASE_URL", database_url(pool).await)
         .env("CRON_SECRET", SECRET)
+        .env(
+            "EXPORT_URL",
+            std::env::temp_dir().join("nightshift-cli-test-exports"),
+        )
         .env("RUST_LOG", "info")
         .env("LOG_FORMAT", "pretty")
         .stderr(Stdio::piped())

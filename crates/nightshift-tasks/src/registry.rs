@@ -54,6 +54,7 @@ fn tasks_of(name: &str) -> Vec<Arc<dyn Task>> {
             Arc::new(daily::daily_metrics::DailyMetrics),
             Arc::new(daily::anomalies::Anomalies),
             Arc::new(daily::due_soon_digest::DueSoonDigest),
+            Arc::new(daily::export::Export::default()),
             Arc::new(daily::prune_history::PruneHistory::default()),
         ],
         "weekly" => vec![Arc::new(weekly::health_check::HealthCheck)],

@@ -1,0 +1,174 @@
+//! One file of an export into its table: streamed, decompressed and inserted
+//! in batches with `jsonb_populate_recordset`, inside the restore's transaction.
+
+use std::io::Write;
+
+use anyhow::{Context, ensure};
+use flate2::write::GzDecoder;
+use futures_util::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use sha2::{Digest, Sha256};
+use sqlx::{AssertSqlSafe, PgConnection};
+
+use super::ManifestFile;
+use super::restore::check_hash;
+use super::tables::Table;
+
+/// Rows per INSERT, and the most JSON text one may carry.
+const BATCH_ROWS: usize = 1000;
+const BATCH_BYTES: usize = 8 << 20;
+
+/// Streams, decompresses and inserts one file in batches; hashes it again on
+/// the way, since it could have changed since `verify`.
+pub(super) async fn load_table(
+    conn: &mut PgConnection,
+    store: &dyn ObjectStore,
+    table: &'static Table,
+    entry: &ManifestFile,
+    path: &Path,
+) -> anyhow::Result<i64> {
+    let mut loader = Loader::new(conn, table).await?;
+    let mut stream = store.get(path).await?.into_stream();
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    let mut gz = GzDecoder::new(Vec::new());
+    while let Some(chunk) = stream.try_next().await? {
+        hasher.update(&chunk);
+        bytes += chunk.len() as u64;
+        gz.write_all(&chunk).context("decompressing")?;
+        let text = gz.get_mut();
+        if let Some(end) = text.iter().rposition(|b| *b == b'\n') {
+            let lines: Vec<u8> = text.drain(..=end).collect();
+            loader.push_lines(conn, &lines).await?;
+        }
+    }
+    let rest = gz.finish().context("decompressing")?;
+    loader.push_lines(conn, &rest).await?;
+    check_hash(entry, bytes, hasher)?;
+    let rows = loader.finish(conn).await?;
+    ensure!(
+        rows == entry.rows,
+        "{} rows restored, the manifest says {}",
+        rows,
+        entry.rows
+    );
+    Ok(rows)
+}
+
+/// Collects JSON rows into a `[...]` array and inserts it with
+/// `jsonb_populate_recordset`, which reads each value as the column's type.
+struct Loader {
+    table: &'static Table,
+    insert: String,
+    batch: String,
+    batch_rows: usize,
+    rows: i64,
+    /// (id, referenced id) of a self-referencing column, set after all rows.
+    refs: Vec<(i64, i64)>,
+}
+
+impl Loader {
+    async fn new(conn: &mut PgConnection, table: &'static Table) -> anyhow::Result<Self> {
+        let empty: bool = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT NOT EXISTS (SELECT 1 FROM {})",
+            table.name
+        )))
+        .fetch_one(&mut *conn)
+        .await?;
+        ensure!(
+            empty,
+            "{} is not empty: restore needs an empty database",
+            table.name
+        );
+        // Generated columns (bugs' SLA window and deadline) cannot be
+        // inserted; the database computes them again from the rest.
+        let cols: Vec<String> = sqlx::query_scalar(
+            "SELECT quote_ident(column_name::text) FROM information_schema.columns
+              WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'
+              ORDER BY ordinal_position",
+        )
+        .bind(table.name)
+        .fetch_all(&mut *conn)
+        .await?;
+        ensure!(!cols.is_empty(), "table {} does not exist", table.name);
+        let list = cols.join(", ");
+        let t = table.name;
+        let source = format!("jsonb_populate_recordset(NULL::{t}, $1::text::jsonb)");
+        let insert = match table.self_ref {
+            None => format!("INSERT INTO {t} ({list}) SELECT {list} FROM {source}"),
+            Some(col) => {
+                let values = cols
+                    .iter()
+                    .map(|c| if c == col { "NULL" } else { c.as_str() })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "WITH r AS (SELECT * FROM {source}),
+                          ins AS (INSERT INTO {t} ({list}) SELECT {values} FROM r)
+                     SELECT id, {col} FROM r WHERE {col} IS NOT NULL"
+                )
+            }
+        };
+        Ok(Self {
+            table,
+            insert,
+            batch: String::new(),
+            batch_rows: 0,
+            rows: 0,
+            refs: Vec::new(),
+        })
+    }
+
+    async fn push_lines(&mut self, conn: &mut PgConnection, text: &[u8]) -> anyhow::Result<()> {
+        let text = std::str::from_utf8(text).context("rows are not UTF-8")?;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            self.batch
+                .push(if self.batch.is_empty() { '[' } else { ',' });
+            self.batch.push_str(line);
+            self.batch_rows += 1;
+            if self.batch_rows >= BATCH_ROWS || self.batch.len() >= BATCH_BYTES {
+                self.flush(conn).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self, conn: &mut PgConnection) -> anyhow::Result<()> {
+        if self.batch_rows == 0 {
+            return Ok(());
+        }
+        self.batch.push(']');
+        let json = std::mem::take(&mut self.batch);
+        let sql = AssertSqlSafe(self.insert.clone());
+        if self.table.self_ref.is_some() {
+            let refs: Vec<(i64, i64)> =
+                sqlx::query_as(sql).bind(json).fetch_all(&mut *conn).await?;
+            self.refs.extend(refs);
+        } else {
+            sqlx::query(sql).bind(json).execute(&mut *conn).await?;
+        }
+        self.rows += self.batch_rows as i64;
+        self.batch_rows = 0;
+        Ok(())
+    }
+
+    async fn finish(mut self, conn: &mut PgConnection) -> anyhow::Result<i64> {
+        self.flush(conn).await?;
+        if let Some(col) = self.table.self_ref {
+            let (ids, targets): (Vec<i64>, Vec<i64>) = self.refs.into_iter().unzip();
+            let t = self.table.name;
+            sqlx::query(AssertSqlSafe(format!(
+                "UPDATE {t} SET {col} = x.target
+                   FROM unnest($1::bigint[], $2::bigint[]) AS x(id, target)
+                  WHERE {t}.id = x.id"
+            )))
+            .bind(ids)
+            .bind(targets)
+            .execute(&mut *conn)
+            .await
+            .with_context(|| format!("setting {t}.{col}"))?;
+        }
+        Ok(self.rows)
+    }
+}
