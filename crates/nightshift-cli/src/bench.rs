@@ -64,6 +64,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
                 cfg: app.cfg.clone(),
                 routes: app.specs(),
                 http: app.http.clone(),
+                worker: false,
             };
             task.run(&ctx)
                 .await

@@ -90,7 +90,11 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     let now = app.clock.now();
     let slot = (!opts.is_unscheduled()).then(|| spec.schedule.slot_at(now));
     let budget = app.budget(spec);
-    let trigger = trigger_of(&req.headers);
+    let trigger = if opts.worker {
+        "worker"
+    } else {
+        trigger_of(&req.headers)
+    };
     let mut answer = RunAnswer {
         outcome: "dry_run",
         run_id: None,
@@ -110,6 +114,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     let tasks: Vec<_> = route
         .tasks
         .iter()
+        .filter(|t| !opts.worker || t.drains_queue())
         .filter(|t| {
             opts.tasks
                 .as_ref()
@@ -118,6 +123,12 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         .cloned()
         .collect();
 
+    if opts.worker && tasks.is_empty() {
+        return Err(HandleError::BadRequest(format!(
+            "worker=true: {} has no task that works a queue",
+            spec.path
+        )));
+    }
     if opts.dry_run {
         let planned: Vec<&str> = tasks.iter().map(|t| t.name()).collect();
         answer.message = Some(format!(
@@ -139,7 +150,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     let lease = chrono::Duration::from_std(budget + BOOKKEEPING_MARGIN)
         .unwrap_or(chrono::Duration::hours(1));
     let metadata = json!({
-        "options": { "tasks": opts.tasks, "force": opts.force },
+        "options": { "tasks": opts.tasks, "force": opts.force, "worker": opts.worker },
         "budget_ms": answer.budget_ms,
         "user_agent": header_str(&req.headers, "user-agent"),
         "cron_schedule": header_str(&req.headers, "x-vercel-cron-schedule"),
@@ -196,6 +207,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             routes: app.specs(),
             retry: app.retry,
             http: app.http.clone(),
+            worker: opts.worker,
         };
         let outcomes = run_tasks(&plan, &tasks).await;
         let elapsed = started.elapsed();

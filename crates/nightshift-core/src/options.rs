@@ -4,7 +4,7 @@
 use crate::config::parse_bool;
 use crate::error::HandleError;
 
-pub const VALID_KEYS: &[&str] = &["tasks", "force", "dry_run"];
+pub const VALID_KEYS: &[&str] = &["tasks", "force", "dry_run", "worker"];
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RunOptions {
@@ -12,12 +12,15 @@ pub struct RunOptions {
     pub tasks: Option<Vec<String>>,
     pub force: bool,
     pub dry_run: bool,
+    /// Only drain the route's work queues, alongside whatever else runs: a
+    /// parallel invocation that claims no slot and blocks no one.
+    pub worker: bool,
 }
 
 impl RunOptions {
     /// A run that does not stand for its schedule slot: forced, or partial.
     pub fn is_unscheduled(&self) -> bool {
-        self.force || self.tasks.is_some()
+        self.force || self.tasks.is_some() || self.worker
     }
 
     pub fn parse(query: Option<&str>, task_names: &[&str]) -> Result<Self, HandleError> {
@@ -42,6 +45,7 @@ impl RunOptions {
             match key {
                 "tasks" => opts.tasks = Some(parse_tasks(&value, task_names)?),
                 "force" => opts.force = parse_flag(key, &value)?,
+                "worker" => opts.worker = parse_flag(key, &value)?,
                 _ => opts.dry_run = parse_flag(key, &value)?,
             }
         }
@@ -126,6 +130,7 @@ mod tests {
         let o = parse("tasks=c%2Ca&force=true&dry_run=1").unwrap();
         assert_eq!(o.tasks, Some(vec!["a".into(), "c".into()]));
         assert!(o.force && o.dry_run && o.is_unscheduled());
+        assert!(parse("worker=true").unwrap().is_unscheduled());
         assert_eq!(parse("").unwrap(), RunOptions::default());
         assert!(parse("force").unwrap().force);
     }

@@ -56,6 +56,7 @@ pub struct RunPlan<'a> {
     pub routes: Arc<[RouteSpec]>,
     pub retry: RetryPolicy,
     pub http: reqwest::Client,
+    pub worker: bool,
 }
 
 /// Time held back for each task still to come, so one slow task cannot starve
@@ -104,6 +105,7 @@ async fn run_one(
         cfg: Arc::clone(&plan.cfg),
         routes: Arc::clone(&plan.routes),
         http: plan.http.clone(),
+        worker: plan.worker,
     };
     let retry = plan.retry;
     let started = Instant::now();

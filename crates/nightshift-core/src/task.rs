@@ -21,6 +21,12 @@ pub trait Task: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 
     async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport>;
+
+    /// A task that works a queue may also run in `?worker=true` invocations,
+    /// several at once, next to the scheduled run.
+    fn drains_queue(&self) -> bool {
+        false
+    }
 }
 
 pub struct TaskContext {
@@ -39,6 +45,8 @@ pub struct TaskContext {
     /// One HTTP client per warm container (connection reuse). It never
     /// follows redirects: clients that want to, decide per hop.
     pub http: reqwest::Client,
+    /// This invocation is a queue worker: drain, do not enqueue.
+    pub worker: bool,
 }
 
 impl TaskContext {

@@ -29,6 +29,7 @@ pub fn ctx_with_deadline(pool: &PgPool, now: DateTime<Utc>, budget: Duration) ->
         cfg: Arc::new(Config::default()),
         routes: nightshift_tasks::specs().into(),
         http: nightshift_core::route::http_client(),
+        worker: false,
     }
 }
 

@@ -43,6 +43,10 @@ impl Task for GithubSync {
         "github_sync"
     }
 
+    fn drains_queue(&self) -> bool {
+        true
+    }
+
     async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
         let ctx = Arc::new(clone_ctx(ctx));
         let gh = GitHub::new(
@@ -185,5 +189,6 @@ fn clone_ctx(ctx: &TaskContext) -> TaskContext {
         cfg: ctx.cfg.clone(),
         routes: ctx.routes.clone(),
         http: ctx.http.clone(),
+        worker: ctx.worker,
     }
 }
