@@ -6,21 +6,10 @@ mod common;
 use std::process::Stdio;
 
 use common::*;
+use nightshift_testkit::db::database_url;
 use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
-
-/// The URL of this test's own database: the server of DATABASE_URL, the
-/// database sqlx::test made for us.
-async fn database_url(pool: &PgPool) -> String {
-    let db: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let (server, _) = base.rsplit_once('/').unwrap();
-    format!("{server}/{db}")
-}
 
 #[sqlx::test(migrations = "./migrations")]
 async fn hourly_binary_answers_under_vercel_dev(pool: PgPool) {

@@ -81,16 +81,11 @@ async fn workers_finish_what_the_scheduled_run_left(pool: PgPool) {
             + count(&pool, "SELECT count(*) FROM pull_requests").await,
         8 * 300
     );
-    let mut pages: Vec<String> = replay
-        .requests()
-        .iter()
-        .filter(|r| r.status == 200)
-        .map(|r| r.path_and_query.clone())
-        .collect();
-    let n = pages.len();
-    pages.sort();
-    pages.dedup();
-    assert_eq!(pages.len(), n, "a page was fetched twice");
+    assert_eq!(
+        replay.fetched_twice(),
+        Vec::<String>::new(),
+        "a page was fetched twice"
+    );
     assert_eq!(
         count(
             &pool,

@@ -1,23 +1,11 @@
 //! `nightshift seed` and `nightshift project add`, run as the built binary
 //! against a fresh database per test.
 
-use sqlx::{AssertSqlSafe, PgPool};
+use nightshift_testkit::db::{database_url, drop_db, scratch_db, url_of};
+use sqlx::PgPool;
 use tokio::process::Command;
 
 const NOW: &str = "2026-11-24T12:00:00Z";
-
-async fn database_url(pool: &PgPool) -> String {
-    let db: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    url_of(&db)
-}
-
-fn url_of(db: &str) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    format!("{}/{db}", base.rsplit_once('/').unwrap().0)
-}
 
 /// Runs `nightshift ARGS` against `url`; returns (success, stdout + stderr).
 async fn nightshift(url: &str, args: &[&str]) -> (bool, String) {
@@ -60,29 +48,10 @@ const BUGS_MD5: &str = "SELECT md5(string_agg(b::text, E'\\n' ORDER BY id)) FROM
 /// Its name derives from the test database's, so parallel tests never share
 /// one; it is dropped by `drop_db` (and on the next run if a test died).
 async fn extra_db(pool: &PgPool, suffix: &str) -> String {
-    let own: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    // Test database names use all 63 characters Postgres allows: shorten.
-    let name = format!("_seed_{}_{suffix}", own[11..35].to_lowercase());
-    drop_db(pool, &name).await;
-    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(pool)
-        .await
-        .unwrap();
+    let name = scratch_db(pool, &format!("seed_{suffix}")).await;
     let (ok, out) = nightshift(&url_of(&name), &["migrate"]).await;
     assert!(ok, "{out}");
     name
-}
-
-async fn drop_db(pool: &PgPool, name: &str) {
-    sqlx::query(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .execute(pool)
-    .await
-    .unwrap();
 }
 
 async fn bugs_md5(db: &str) -> String {

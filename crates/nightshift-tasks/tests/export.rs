@@ -13,6 +13,7 @@ use chrono::{Duration as Age, NaiveDate};
 use common::*;
 use nightshift_core::{Config, Task, TaskContext};
 use nightshift_tasks::daily::export::{Export, MANIFEST, Manifest, restore, schema_version};
+use nightshift_testkit::db::{drop_db, scratch_db, url_of};
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, PgPool};
 
@@ -129,30 +130,10 @@ async fn digest(pool: &PgPool, table: &str, order: &str) -> String {
 /// own so parallel tests never share one; dropped by `drop_db` (or on the
 /// next run if a test died first).
 async fn extra_db(pool: &PgPool, suffix: &str) -> (String, PgPool) {
-    let own: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let name = format!("_export_{}_{suffix}", own[11..35].to_lowercase());
-    drop_db(pool, &name).await;
-    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(pool)
-        .await
-        .unwrap();
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
-    let other = PgPool::connect(&url).await.unwrap();
+    let name = scratch_db(pool, &format!("export_{suffix}")).await;
+    let other = PgPool::connect(&url_of(&name)).await.unwrap();
     nightshift_core::db::MIGRATOR.run(&other).await.unwrap();
     (name, other)
-}
-
-async fn drop_db(pool: &PgPool, name: &str) {
-    sqlx::query(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .execute(pool)
-    .await
-    .unwrap();
 }
 
 #[sqlx::test(migrations = "../../migrations")]

@@ -347,14 +347,9 @@ async fn a_walk_stopped_at_the_deadline_resumes_without_duplicates(pool: PgPool)
         500
     );
     // Every page was fetched with 200 exactly once.
-    let mut pages: Vec<String> = replay
-        .requests()
-        .iter()
-        .filter(|r| r.status == 200)
-        .map(|r| r.path_and_query.clone())
-        .collect();
-    let n = pages.len();
-    pages.sort();
-    pages.dedup();
-    assert_eq!(pages.len(), n, "a page was fetched twice: {pages:?}");
+    assert_eq!(
+        replay.fetched_twice(),
+        Vec::<String>::new(),
+        "a page was fetched twice"
+    );
 }

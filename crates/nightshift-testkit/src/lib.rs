@@ -41,6 +41,7 @@
 
 mod canned;
 mod conditional;
+pub mod db;
 mod fixtures;
 mod server;
 mod synthetic;

@@ -107,6 +107,25 @@ impl Replay {
         lock(&self.inner.seen).clone()
     }
 
+    /// Paths (with query) answered 200 more than once: a sync that fetched
+    /// a page twice.
+    pub fn fetched_twice(&self) -> Vec<String> {
+        let mut ok: Vec<String> = self
+            .requests()
+            .into_iter()
+            .filter(|r| r.status == 200)
+            .map(|r| r.path_and_query)
+            .collect();
+        ok.sort();
+        let mut twice: Vec<String> = ok
+            .windows(2)
+            .filter(|w| w[0] == w[1])
+            .map(|w| w[0].clone())
+            .collect();
+        twice.dedup();
+        twice
+    }
+
     pub fn clear_requests(&self) {
         lock(&self.inner.seen).clear();
     }
