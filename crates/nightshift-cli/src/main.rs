@@ -2,6 +2,7 @@
 //! core as the deployed routes; none has a private path to the database.
 
 mod bench;
+mod check;
 mod project;
 mod run;
 mod seed;
@@ -61,6 +62,11 @@ enum Command {
         after_help = "Example:\n  DATABASE_URL=postgres://localhost/bench nightshift bench hourly --rounds 5\n\nscripts/bench seeds a data set first and calls this."
     )]
     Bench(bench::BenchArgs),
+    /// Find what would stop a deployment from working, before the first cron fires.
+    #[command(
+        after_help = "Example:\n  nightshift check\n  CRON_SECRET=… nightshift check --url https://your-app.vercel.app\n\nExit code 1 when any problem is found; each is one line saying what to do."
+    )]
+    Check(check::CheckArgs),
     /// Manage projects.
     #[command(
         after_help = "Example:\n  nightshift project add \"Payments API\" --github acme/payments-api --owner ana.silva.3@example.com"
@@ -83,6 +89,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed(args) => seed::seed(args).await,
         Command::Project(args) => project::project(args).await,
         Command::Bench(args) => bench::bench(args).await,
+        Command::Check(args) => {
+            let code = check::check(args).await?;
+            std::process::exit(code);
+        }
     }
 }
 

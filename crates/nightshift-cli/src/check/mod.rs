@@ -1,0 +1,62 @@
+//! `nightshift check`: what would stop a deployment from working, found before
+//! the first cron fires. Each problem is one line naming the file, key or
+//! variable and what to do; the exit code is non-zero when there is any.
+
+mod layout;
+mod remote;
+mod setup;
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The project folder holding vercel.json, Cargo.toml and api/.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    /// A deployment to call: each route is asked `?dry_run=true` with CRON_SECRET.
+    #[arg(long)]
+    url: Option<String>,
+}
+
+/// One thing to fix.
+pub struct Problem {
+    pub what: String,
+    pub fix: String,
+}
+
+impl Problem {
+    pub fn new(what: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            what: what.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// Returns the process exit code.
+pub async fn check(args: CheckArgs) -> anyhow::Result<i32> {
+    let mut problems = layout::check(&args.dir);
+    problems.extend(setup::check().await);
+    if let Some(url) = &args.url {
+        problems.extend(remote::check(&args.dir, url).await);
+    }
+    for p in &problems {
+        println!("problem: {}: {}", p.what, p.fix);
+    }
+    if problems.is_empty() {
+        println!(
+            "ok: vercel.json, the environment{} look right",
+            if args.url.is_some() {
+                " and the deployment"
+            } else {
+                ""
+            }
+        );
+        Ok(0)
+    } else {
+        eprintln!("{} problem(s) found", problems.len());
+        Ok(1)
+    }
+}

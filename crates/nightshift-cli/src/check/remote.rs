@@ -1,0 +1,55 @@
+//! `--url`: each deployed route asked `?dry_run=true` with CRON_SECRET, which
+//! checks the secret, the deployment's database and schema, and runs nothing.
+
+use std::path::Path;
+
+use nightshift_core::route::http_client;
+use nightshift_core::schedule::VercelJson;
+
+use super::Problem;
+
+pub async fn check(dir: &Path, base: &str) -> Vec<Problem> {
+    let Ok(secret) = std::env::var("CRON_SECRET") else {
+        return vec![Problem::new(
+            "CRON_SECRET",
+            "needed with --url to call the deployment",
+        )];
+    };
+    let paths: Vec<String> = std::fs::read_to_string(dir.join("vercel.json"))
+        .ok()
+        .and_then(|t| VercelJson::parse(&t).ok())
+        .map(|v| {
+            v.crons
+                .iter()
+                .map(|c| c.path.split('?').next().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let client = http_client();
+    let mut out = Vec::new();
+    for path in paths {
+        let url = format!("{}{path}?dry_run=true", base.trim_end_matches('/'));
+        let answer = client.get(&url).bearer_auth(secret.trim()).send().await;
+        let problem = match answer {
+            Err(e) => Some(format!("unreachable ({e}); check --url")),
+            Ok(r) => {
+                let status = r.status();
+                let body: serde_json::Value = r.json().await.unwrap_or_default();
+                match (status.as_u16(), body["outcome"].as_str()) {
+                    (200, Some("dry_run")) => None,
+                    (401, _) => Some("401: the deployment's CRON_SECRET differs from yours".into()),
+                    (code, _) => Some(format!(
+                        "answered {code}: {}",
+                        body["message"]
+                            .as_str()
+                            .unwrap_or("not a Nightshift answer; check --url")
+                    )),
+                }
+            }
+        };
+        if let Some(fix) = problem {
+            out.push(Problem::new(url, fix));
+        }
+    }
+    out
+}
