@@ -144,3 +144,44 @@ async fn batches_stop_at_the_deadline_with_more_work(pool: PgPool) {
     assert_eq!(task(&a, "after")["status"], "success");
     assert_bookkeeping(&pool, "completed", 2).await;
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_platform_deadline_shortens_the_budget(pool: PgPool) {
+    use tower::ServiceExt;
+    let t = real_app(&pool);
+    // Lambda says this invocation ends in 40 s: the run gets 40 - 20 s of
+    // bookkeeping, not the 280 s that vercel.json's maxDuration would give.
+    let req = axum::http::Request::post("/api/cron/hourly")
+        .header("authorization", bearer())
+        .extension(nightshift_core::InvocationDeadline(
+            std::time::SystemTime::now() + Duration::from_secs(40),
+        ))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = nightshift_core::single_route_router(t.app.clone(), "hourly")
+        .oneshot(req)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(
+        &axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let budget = body["budget_ms"].as_u64().unwrap();
+    assert!((19_000..=20_000).contains(&budget), "{body}");
+    let lease: (f64,) = sqlx::query_as(
+        "SELECT extract(epoch FROM lease_expires_at - started_at)::float8 FROM job_history",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        lease.0 <= 40.0,
+        "the lease ends with the invocation: {}",
+        lease.0
+    );
+    // Without a platform deadline, vercel.json's maxDuration decides.
+    let a = call_once(&t.app, "/api/cron/hourly?force=true").await;
+    assert_eq!(a.body["budget_ms"], 280_000);
+}

@@ -16,9 +16,9 @@ use crate::auth::authorize;
 use crate::error::HandleError;
 use crate::ledger::{self, Claim, Finish, NewRun};
 use crate::options::RunOptions;
-use crate::route::{App, Route, check_method, deadline_after};
+use crate::route::{App, InvocationDeadline, Route, check_method, deadline_after};
 use crate::runner::{RunPlan, TaskOutcome, TaskStatus, run_tasks};
-use crate::schedule::BOOKKEEPING_MARGIN;
+use crate::schedule::{BOOKKEEPING_MARGIN, budget_within};
 
 /// The JSON answer of a route call. `outcome` comes first so a shell script
 /// can read it without a JSON parser.
@@ -89,7 +89,15 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     let spec = &route.spec;
     let now = app.clock.now();
     let slot = (!opts.is_unscheduled()).then(|| spec.schedule.slot_at(now));
-    let budget = app.budget(spec);
+    let budget = match req.extensions.get::<InvocationDeadline>() {
+        Some(InvocationDeadline(end)) => {
+            let left = end
+                .duration_since(std::time::SystemTime::now())
+                .unwrap_or_default();
+            app.budget(spec).min(budget_within(left))
+        }
+        None => app.budget(spec),
+    };
     let trigger = if opts.worker {
         "worker"
     } else {

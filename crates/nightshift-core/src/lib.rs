@@ -19,6 +19,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use error::HandleError;
 pub use invoke::RunAnswer;
-pub use route::{App, Route, RouteSpec, all_routes_router, single_route_router};
+pub use route::{
+    App, InvocationDeadline, Route, RouteSpec, all_routes_router, single_route_router,
+};
 pub use schedule::{Schedule, VercelJson};
 pub use task::{EventStatus, Task, TaskContext, TaskEvent, TaskReport, Transient};

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::HandleError;
 use crate::retry::RetryPolicy;
-use crate::schedule::{BOOKKEEPING_MARGIN, Schedule};
+use crate::schedule::{Schedule, budget_within};
 use crate::task::Task;
 
 /// What the rest of the system needs to know about a route, without its tasks.
@@ -92,14 +92,17 @@ impl App {
     /// JOB_BUDGET_SECS when set, else the function's maxDuration minus the
     /// bookkeeping margin (half of it for very short functions).
     pub fn budget(&self, spec: &RouteSpec) -> Duration {
-        self.cfg.job_budget.unwrap_or_else(|| {
-            spec.max_duration
-                .checked_sub(BOOKKEEPING_MARGIN)
-                .filter(|d| !d.is_zero())
-                .unwrap_or(spec.max_duration / 2)
-        })
+        self.cfg
+            .job_budget
+            .unwrap_or_else(|| budget_within(spec.max_duration))
     }
 }
+
+/// When the platform ends this invocation (AWS Lambda tells each one). An
+/// adapter puts it in the request's extensions; the run's budget then fits
+/// inside it, whatever JOB_BUDGET_SECS says.
+#[derive(Clone, Copy, Debug)]
+pub struct InvocationDeadline(pub std::time::SystemTime);
 
 /// The outbound client every task shares: bounded in time, no redirects.
 pub fn http_client() -> reqwest::Client {

@@ -13,6 +13,15 @@ use serde::Deserialize;
 /// tasks: finishing the ledger row must happen before the platform kills us.
 pub const BOOKKEEPING_MARGIN: Duration = Duration::from_secs(20);
 
+/// The work budget inside a hard limit: the limit minus the bookkeeping
+/// margin, or half of it when the limit is shorter than the margin.
+pub fn budget_within(limit: Duration) -> Duration {
+    limit
+        .checked_sub(BOOKKEEPING_MARGIN)
+        .filter(|d| !d.is_zero())
+        .unwrap_or(limit / 2)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
     #[error("vercel.json is not valid JSON: {0}")]

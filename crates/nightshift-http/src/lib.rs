@@ -1,5 +1,7 @@
 //! Entry adapters. Each turns a platform's request into a call of the core
-//! router; none holds logic of its own. A route binary calls `run_route`.
+//! router; none holds logic of its own. A route binary calls `run_route`,
+//! which picks AWS Lambda when its Runtime API is there, else Vercel's runtime
+//! (which serves plain HTTP on VERCEL_DEV_PORT outside Vercel).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,7 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::response::IntoResponse;
 use http::StatusCode;
-use nightshift_core::{App, Config, all_routes_router, single_route_router};
+use nightshift_core::{App, Config, InvocationDeadline, all_routes_router, single_route_router};
 use tower::ServiceBuilder;
 use tracing_subscriber::EnvFilter;
 
@@ -57,15 +59,39 @@ fn config_error_router(msg: String) -> Router {
     })
 }
 
-/// Entry point of a route binary. Under Vercel the runtime talks to the
-/// platform; elsewhere it serves HTTP on 127.0.0.1:$VERCEL_DEV_PORT (default
-/// 3000), which is how tests and `vercel dev` run it.
+/// Entry point of a route binary. On AWS Lambda (Function URL, API Gateway
+/// REST and HTTP APIs, ALB) through lambda_http; under Vercel the runtime
+/// talks to the platform; elsewhere it serves HTTP on
+/// 127.0.0.1:$VERCEL_DEV_PORT (default 3000), which is how tests and
+/// `vercel dev` run it. The router, pool and HTTP client are built once per
+/// container and reused by every warm invocation.
 pub async fn run_route(name: &str) -> Result<(), BoxError> {
     init_tracing();
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return run_lambda(route_router(name)).await;
+    }
     let service = ServiceBuilder::new()
         .layer(vercel_runtime::axum::VercelLayer::new())
         .service(route_router(name));
     vercel_runtime::run(service).await
+}
+
+/// Lambda tells each invocation its deadline; the run's budget must end
+/// before it, so it rides along as an `InvocationDeadline`.
+async fn run_lambda(router: Router) -> Result<(), BoxError> {
+    use lambda_http::RequestExt;
+    let service = ServiceBuilder::new()
+        .map_request(|mut req: lambda_http::Request| {
+            let end = req
+                .lambda_context_ref()
+                .map(|c| std::time::UNIX_EPOCH + std::time::Duration::from_millis(c.deadline));
+            if let Some(end) = end {
+                req.extensions_mut().insert(InvocationDeadline(end));
+            }
+            req
+        })
+        .service(router);
+    lambda_http::run(service).await
 }
 
 /// Every route on one port, at the paths the platform uses. Stops accepting
