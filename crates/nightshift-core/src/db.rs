@@ -19,14 +19,21 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
 
 pub struct Db {
     pool: Option<PgPool>,
+    /// The ledger's own connections: tasks stuck on a lock or a slow query can
+    /// exhaust the task pool, and the run must still record how it ended.
+    ledger: Option<PgPool>,
     schema_checked: OnceCell<()>,
 }
+
+/// Connections kept for the ledger (sweep, claim, events, finish).
+const LEDGER_CONNECTIONS: u32 = 2;
 
 impl Db {
     pub fn from_config(cfg: &Config) -> Result<Self, HandleError> {
         let Some(url) = &cfg.database_url else {
             return Ok(Self {
                 pool: None,
+                ledger: None,
                 schema_checked: OnceCell::new(),
             });
         };
@@ -38,21 +45,27 @@ impl Db {
             // connection; named prepared statements would not be there.
             opts = opts.statement_cache_capacity(0);
         }
-        let pool = PgPoolOptions::new()
-            .max_connections(cfg.db_max_connections)
-            .min_connections(0)
-            .acquire_timeout(Duration::from_secs(5))
-            .idle_timeout(Duration::from_secs(60))
-            .max_lifetime(Duration::from_secs(30 * 60))
-            .connect_lazy_with(opts);
+        let pool = pool_options(cfg.db_max_connections).connect_lazy_with(opts);
         Ok(Self::from_pool(pool))
     }
 
+    /// Over an existing pool (tests, the CLI); the ledger gets its own small
+    /// pool to the same database.
     pub fn from_pool(pool: PgPool) -> Self {
+        let opts = (*pool.connect_options()).clone();
+        let ledger = pool_options(LEDGER_CONNECTIONS).connect_lazy_with(opts);
         Self {
             pool: Some(pool),
+            ledger: Some(ledger),
             schema_checked: OnceCell::new(),
         }
+    }
+
+    /// The ledger's pool, once `ready` has succeeded.
+    pub fn ledger(&self) -> Result<&PgPool, HandleError> {
+        self.ledger
+            .as_ref()
+            .ok_or(HandleError::DatabaseNotConfigured)
     }
 
     /// The pool, once the schema is known to be at least as new as this
@@ -71,6 +84,17 @@ impl Db {
     pub fn pool(&self) -> Option<&PgPool> {
         self.pool.as_ref()
     }
+}
+
+/// Small and lazy: serverless containers multiply connections, and a cold
+/// start should not pay for any it does not use.
+fn pool_options(max: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(5))
+        .idle_timeout(Duration::from_secs(60))
+        .max_lifetime(Duration::from_secs(30 * 60))
 }
 
 async fn check_schema(pool: &PgPool) -> Result<(), HandleError> {

@@ -85,6 +85,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     let names = route.task_names();
     let opts = RunOptions::parse(req.uri.query(), &names)?;
     let pool = app.db.ready().await?;
+    let ledger_pool = app.db.ledger()?;
 
     let spec = &route.spec;
     let now = app.clock.now();
@@ -146,7 +147,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         return Ok(answer);
     }
 
-    let swept = ledger::sweep(pool, now)
+    let swept = ledger::sweep(ledger_pool, now)
         .await
         .map_err(HandleError::from_db)?;
     answer.swept = swept.len();
@@ -164,7 +165,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         "cron_schedule": header_str(&req.headers, "x-vercel-cron-schedule"),
     });
     let claim = ledger::claim(
-        pool,
+        ledger_pool,
         &NewRun {
             id: run_id,
             job_type: spec.job_type,
@@ -206,6 +207,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         let started = Instant::now();
         let plan = RunPlan {
             pool,
+            ledger: ledger_pool,
             run_id,
             job_type: spec.job_type,
             now,
@@ -225,7 +227,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         let error = error_summary(&outcomes);
         let result = json!({ "more_work": answer.more_work, "tasks": outcomes });
         let fenced = ledger::finish(
-            pool,
+            ledger_pool,
             &Finish {
                 id: run_id,
                 status,
@@ -243,7 +245,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             answer.message = error;
         } else {
             // The sweeper decided while we worked; its verdict stands.
-            let verdict = ledger::run_status(pool, run_id)
+            let verdict = ledger::run_status(ledger_pool, run_id)
                 .await
                 .map_err(HandleError::from_db)?;
             answer.outcome = match verdict.as_deref() {

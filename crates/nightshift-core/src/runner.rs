@@ -47,6 +47,8 @@ pub struct TaskOutcome {
 
 pub struct RunPlan<'a> {
     pub pool: &'a PgPool,
+    /// Where events are written: not the tasks' pool, which they may exhaust.
+    pub ledger: &'a PgPool,
     pub run_id: Uuid,
     pub job_type: &'static str,
     pub now: DateTime<Utc>,
@@ -254,5 +256,5 @@ async fn record(
         records_failed: 0,
         created_at,
     }));
-    ledger::record_events(plan.pool, &rows).await
+    ledger::record_events(plan.ledger, &rows).await
 }

@@ -1,0 +1,193 @@
+//! The `hourly` binary under the real lambda_runtime loop, polling a Lambda
+//! Runtime API emulated on loopback (next invocation, response), with Function
+//! URL and API Gateway REST payloads: wrong secret, a run, a duplicate, and a
+//! deadline shorter than the work, answered as a timeout before it.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use common::*;
+use nightshift_testkit::db::database_url;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+/// An invocation: its event, its deadline (ms since the epoch), where the
+/// function's answer goes.
+type Invocation = (Value, u64, oneshot::Sender<Value>);
+
+/// The Runtime API: invocations queued by the test, answers handed back.
+#[derive(Clone)]
+struct RuntimeApi {
+    events: Arc<Mutex<mpsc::Receiver<Invocation>>>,
+    waiting: Arc<Mutex<Vec<Waiting>>>,
+}
+
+/// An invocation handed out, by request id, until its answer comes back.
+type Waiting = (String, oneshot::Sender<Value>);
+
+async fn next(State(api): State<RuntimeApi>) -> axum::response::Response {
+    let (event, deadline_ms, reply) = api.events.lock().await.recv().await.expect("test ended");
+    let id = uuid::Uuid::new_v4().to_string();
+    api.waiting.lock().await.push((id.clone(), reply));
+    axum::response::Response::builder()
+        .header("lambda-runtime-aws-request-id", id)
+        .header("lambda-runtime-deadline-ms", deadline_ms.to_string())
+        .header(
+            "lambda-runtime-invoked-function-arn",
+            "arn:aws:lambda:eu-west-1:000000000000:function:hourly",
+        )
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(event.to_string()))
+        .unwrap()
+}
+
+async fn respond(
+    State(api): State<RuntimeApi>,
+    Path(id): Path<String>,
+    body: String,
+) -> &'static str {
+    let mut waiting = api.waiting.lock().await;
+    if let Some(i) = waiting.iter().position(|(w, _)| *w == id) {
+        let (_, reply) = waiting.remove(i);
+        let _ = reply.send(serde_json::from_str(&body).unwrap_or(Value::String(body)));
+    }
+    "ok"
+}
+
+fn function_url_event(auth: &str) -> Value {
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/api/cron/hourly", "rawQueryString": "",
+        "headers": { "authorization": auth, "user-agent": "eventbridge", "host": "abc.lambda-url.eu-west-1.on.aws" },
+        "requestContext": {
+            "accountId": "anonymous", "apiId": "abc", "domainName": "abc.lambda-url.eu-west-1.on.aws",
+            "domainPrefix": "abc", "requestId": "r1", "routeKey": "$default", "stage": "$default",
+            "time": "24/Nov/2026:21:17:05 +0000", "timeEpoch": 1795555025000u64,
+            "http": { "method": "POST", "path": "/api/cron/hourly", "protocol": "HTTP/1.1",
+                      "sourceIp": "127.0.0.1", "userAgent": "eventbridge" }
+        },
+        "isBase64Encoded": false
+    })
+}
+
+fn rest_event(auth: &str) -> Value {
+    json!({
+        "resource": "/api/cron/hourly", "path": "/api/cron/hourly", "httpMethod": "POST",
+        "headers": { "Authorization": auth }, "multiValueHeaders": { "Authorization": [auth] },
+        "queryStringParameters": null, "multiValueQueryStringParameters": null,
+        "pathParameters": null, "stageVariables": null, "body": null, "isBase64Encoded": false,
+        "requestContext": { "accountId": "000000000000", "resourceId": "r", "stage": "prod", "requestId": "r2",
+                            "identity": { "sourceIp": "127.0.0.1" }, "resourcePath": "/api/cron/hourly",
+                            "httpMethod": "POST", "apiId": "api", "path": "/prod/api/cron/hourly" }
+    })
+}
+
+fn deadline_in(d: Duration) -> u64 {
+    (SystemTime::now() + d)
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn hourly_runs_under_the_lambda_runtime(pool: PgPool) {
+    let (tx, rx) = mpsc::channel(4);
+    let api = RuntimeApi {
+        events: Arc::new(Mutex::new(rx)),
+        waiting: Arc::default(),
+    };
+    let app = axum::Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(respond),
+        )
+        .with_state(api);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let runtime_api = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hourly"))
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "hourly")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("DATABASE_URL", database_url(&pool).await)
+        .env("CRON_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let invoke = |event: Value, deadline: Duration| {
+        let tx = tx.clone();
+        async move {
+            let (reply, answer) = oneshot::channel();
+            tx.send((event, deadline_in(deadline), reply))
+                .await
+                .unwrap();
+            let resp = answer.await.unwrap();
+            let body: Value = serde_json::from_str(resp["body"].as_str().unwrap_or("null"))
+                .unwrap_or(Value::Null);
+            (resp["statusCode"].as_u64().unwrap(), body)
+        }
+    };
+    let minute = Duration::from_secs(60);
+    let (status, _) = invoke(function_url_event("Bearer not-the-secret"), minute).await;
+    assert_eq!(status, 401);
+    assert_eq!(count(&pool, "SELECT count(*) FROM job_history").await, 0);
+
+    let (status, body) = invoke(function_url_event(&bearer()), Duration::from_secs(300)).await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("completed")),
+        "{body}"
+    );
+    // 300 s of invocation: the configured 280 s budget, less what has passed.
+    assert!(
+        (279_000..=280_000).contains(&body["budget_ms"].as_u64().unwrap()),
+        "{body}"
+    );
+    let (status, body) = invoke(rest_event(&bearer()), minute).await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("skipped_duplicate")),
+        "{body}"
+    );
+
+    // The bugs table is locked by someone else: the forced run's SQL waits,
+    // and a 23-second invocation gets a 3-second budget, answered as a
+    // timeout well before Lambda would kill it.
+    let mut blocker = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE bugs IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let mut forced = function_url_event(&bearer());
+    forced["rawQueryString"] = json!("force=true");
+    forced["queryStringParameters"] = json!({ "force": "true" });
+    let started = std::time::Instant::now();
+    let (status, body) = invoke(forced, Duration::from_secs(23)).await;
+    let took = started.elapsed();
+    blocker.rollback().await.unwrap();
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (504, Some("timeout")),
+        "{body}"
+    );
+    assert!(body["budget_ms"].as_u64().unwrap() <= 3_000, "{body}");
+    assert!(
+        took < Duration::from_secs(23),
+        "answered after the invocation's deadline: {took:?}"
+    );
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM job_history ORDER BY started_at")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(statuses, ["completed", "timeout"]);
+    child.kill().await.unwrap();
+}
