@@ -29,6 +29,7 @@ pub trait Task: Send + Sync + 'static {
     }
 }
 
+#[derive(Clone)]
 pub struct TaskContext {
     pub pool: PgPool,
     /// Logical time of the run. Tasks never read the wall clock, so tests can

@@ -33,11 +33,19 @@ impl Task for WatchJobs {
     }
 
     async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+        // Counting missed slots starts at the first run this deployment ever
+        // recorded, so a new install is not "missing" a week of history.
+        let first_seen = sqlx::query_scalar!("SELECT min(started_at) FROM job_history")
+            .fetch_one(&ctx.pool)
+            .await
+            .context("finding the first recorded run")?;
         let mut findings = Vec::new();
         for spec in ctx.routes.iter() {
             findings.extend(latest_run_findings(ctx, spec).await?);
             findings.extend(failure_streak(&ctx.pool, spec).await?);
-            findings.extend(missed_slots(&ctx.pool, spec, ctx.now).await?);
+            if let Some(first_seen) = first_seen {
+                findings.extend(missed_slots(&ctx.pool, spec, ctx.now, first_seen).await?);
+            }
         }
         let sync = alerts::sync(&ctx.pool, SOURCE, ctx.now, &findings)
             .await
@@ -142,21 +150,13 @@ async fn failure_streak(pool: &PgPool, spec: &RouteSpec) -> anyhow::Result<Optio
     }))
 }
 
-/// Slots of the last seven days with no run at all. Counting starts at the
-/// first run this deployment ever recorded, so a new install is not "missing"
-/// a week of history.
+/// Slots of the last seven days, since `first_seen`, with no run at all.
 async fn missed_slots(
     pool: &PgPool,
     spec: &RouteSpec,
     now: DateTime<Utc>,
+    first_seen: DateTime<Utc>,
 ) -> anyhow::Result<Option<Finding>> {
-    let first_seen = sqlx::query_scalar!("SELECT min(started_at) FROM job_history")
-        .fetch_one(pool)
-        .await
-        .context("finding the first recorded run")?;
-    let Some(first_seen) = first_seen else {
-        return Ok(None);
-    };
     let from = (now - MISSED_WINDOW).max(first_seen);
     let expected = spec
         .schedule

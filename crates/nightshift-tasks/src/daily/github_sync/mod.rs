@@ -48,7 +48,7 @@ impl Task for GithubSync {
     }
 
     async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
-        let ctx = Arc::new(clone_ctx(ctx));
+        let ctx = Arc::new(ctx.clone());
         let gh = GitHub::new(
             ctx.http.clone(),
             &ctx.cfg.github_api_url,
@@ -176,19 +176,5 @@ fn event(item: &queue::Item, status: EventStatus, kind: &str, message: String) -
         status,
         message: format!("{}: {message}", item.repo),
         details: json!({ "project_id": item.project_id, "repo": item.repo }),
-    }
-}
-
-fn clone_ctx(ctx: &TaskContext) -> TaskContext {
-    TaskContext {
-        pool: ctx.pool.clone(),
-        now: ctx.now,
-        deadline: ctx.deadline,
-        run_id: ctx.run_id,
-        job_type: ctx.job_type,
-        cfg: ctx.cfg.clone(),
-        routes: ctx.routes.clone(),
-        http: ctx.http.clone(),
-        worker: ctx.worker,
     }
 }

@@ -117,7 +117,7 @@ pub async fn walk(
             .await?;
             tx.commit().await?;
             if max_updated.is_some() && max_updated != c.since {
-                learn_etag(ctx, gh, item, max_updated).await?;
+                learn_etag(ctx, gh, m, item, max_updated).await?;
             }
             return Ok(Outcome::Done {
                 pages,
@@ -270,6 +270,7 @@ async fn stop(
 async fn learn_etag(
     ctx: &TaskContext,
     gh: &GitHub,
+    m: &Mapping,
     item: &Item,
     since: Option<DateTime<Utc>>,
 ) -> anyhow::Result<()> {
@@ -278,13 +279,7 @@ async fn learn_etag(
         && p.next.is_none()
     {
         let mut tx = ctx.pool.begin().await?;
-        mapping::store(
-            &mut tx,
-            item.project_id,
-            &p.items,
-            &Mapping::from_config(&ctx.cfg),
-        )
-        .await?;
+        mapping::store(&mut tx, item.project_id, &p.items, m).await?;
         sqlx::query!(
             "UPDATE github_sync_cursors SET etag = $2 WHERE project_id = $1",
             item.project_id,
