@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+pub mod delivery;
+
+pub use delivery::{DeliveryConfig, EmailTransportKind};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{name} is invalid: {reason}")]
@@ -41,6 +45,9 @@ pub struct Config {
     pub export_url: String,
     /// At most this many e-mails enqueued (digests) or sent per run.
     pub max_emails_per_run: i64,
+    pub delivery: DeliveryConfig,
+    /// Archived ledger rows older than this are deleted for good.
+    pub archive_retention_days: i64,
 }
 
 impl Default for Config {
@@ -63,6 +70,8 @@ impl Default for Config {
             severity_labels: Vec::new(),
             export_url: DEFAULT_EXPORT_URL.to_owned(),
             max_emails_per_run: 100,
+            delivery: DeliveryConfig::default(),
+            archive_retention_days: 365,
         }
     }
 }
@@ -93,16 +102,7 @@ impl Config {
                 reason: format!("{v:?} is not an IANA time zone such as Europe/Paris"),
             })?,
         };
-        let db_max_connections =
-            match get("DATABASE_MAX_CONNECTIONS") {
-                None => 5,
-                Some(v) => v.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    ConfigError::Invalid {
-                        name: "DATABASE_MAX_CONNECTIONS",
-                        reason: format!("{v:?} is not a positive integer"),
-                    }
-                })?,
-            };
+        let db_max_connections = parse_number(&get, "DATABASE_MAX_CONNECTIONS", 5, 1..=10_000)?;
         let db_pgbouncer = match get("DATABASE_PGBOUNCER") {
             None => None,
             Some(v) => Some(parse_bool(&v).ok_or_else(|| ConfigError::Invalid {
@@ -130,18 +130,7 @@ impl Config {
                         reason: format!("{v:?} is not a non-negative amount"),
                     })?,
             };
-        let github_concurrency = match get("GITHUB_CONCURRENCY").filter(|v| !v.trim().is_empty()) {
-            None => 8,
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=64).contains(n))
-                .ok_or_else(|| ConfigError::Invalid {
-                    name: "GITHUB_CONCURRENCY",
-                    reason: format!("{v:?} is not a number from 1 to 64"),
-                })?,
-        };
+        let github_concurrency = parse_number(&get, "GITHUB_CONCURRENCY", 8, 1..=64)?;
         let github_api_url = get("GITHUB_API_URL")
             .map(|v| v.trim().trim_end_matches('/').to_owned())
             .filter(|v| !v.is_empty())
@@ -167,24 +156,18 @@ impl Config {
                 }),
             })
             .collect::<Result<_, _>>()?;
-        let max_emails_per_run = match get("MAX_EMAILS_PER_RUN").filter(|v| !v.trim().is_empty()) {
-            None => 100,
-            Some(v) => v
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ConfigError::Invalid {
-                    name: "MAX_EMAILS_PER_RUN",
-                    reason: format!("{v:?} is not a positive integer"),
-                })?,
-        };
+        let max_emails_per_run = parse_number(&get, "MAX_EMAILS_PER_RUN", 100, 1..=100_000)?;
+        let archive_retention_days =
+            parse_number(&get, "ARCHIVE_RETENTION_DAYS", 365, 1..=36_500)?;
+        let delivery = DeliveryConfig::from_lookup(&get)?;
         Ok(Self {
             export_url: get("EXPORT_URL")
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| DEFAULT_EXPORT_URL.to_owned()),
             max_emails_per_run,
+            archive_retention_days,
+            delivery,
             github_api_url,
             github_token: secret("GITHUB_TOKEN"),
             github_concurrency,
@@ -220,6 +203,33 @@ impl Config {
         let url = url.expose_secret();
         url.contains("pgbouncer=true") || url.contains(":6543/") || url.contains("-pooler.")
     }
+}
+
+/// An integer variable within `range`, or `default` when unset or blank.
+fn parse_number<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let Some(v) = get(name).filter(|v| !v.trim().is_empty()) else {
+        return Ok(default);
+    };
+    v.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!(
+                "{v:?} is not a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        })
 }
 
 /// Trailing whitespace and newlines come from `echo` and env files, never from

@@ -1,0 +1,9 @@
+//! nightshift-mail: everything Nightshift says to a person. The weekly report
+//! is rendered here (escaping templates, charts as inline PNG) and messages
+//! leave through one of the transports. Nothing here touches the database:
+//! the outbox task in nightshift-tasks decides what to send and when.
+
+pub mod message;
+pub mod report;
+
+pub use message::{Accepted, Email, InlineImage, SendError, SlackMessage, mask_address};

@@ -1,0 +1,5 @@
+//! The weekly CTO report: data in, HTML + text + inline PNG charts out.
+
+pub mod data;
+
+pub use data::*;
