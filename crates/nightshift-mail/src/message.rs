@@ -17,6 +17,9 @@ pub struct Email {
     pub html: Option<String>,
     /// Images shown inline by the HTML part (Content-ID), not attachments.
     pub inline: Vec<InlineImage>,
+    /// The outbox row's dedupe key: providers that honour an idempotency
+    /// key (Resend) drop a resend after a crash between accept and mark.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Clone, Debug)]

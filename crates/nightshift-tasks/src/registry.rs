@@ -55,9 +55,11 @@ fn tasks_of(name: &str) -> Vec<Arc<dyn Task>> {
             Arc::new(daily::anomalies::Anomalies),
             Arc::new(daily::due_soon_digest::DueSoonDigest),
             Arc::new(daily::export::Export::default()),
-            Arc::new(daily::prune_history::PruneHistory::default()),
         ],
-        "weekly" => vec![Arc::new(weekly::health_check::HealthCheck)],
+        "weekly" => vec![
+            Arc::new(weekly::archive::Archive::default()),
+            Arc::new(weekly::health_check::HealthCheck),
+        ],
         other => unreachable!("no task list for route {other}"),
     }
 }

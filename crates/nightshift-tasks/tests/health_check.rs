@@ -8,7 +8,7 @@ use nightshift_tasks::weekly::health_check::{Level, assess};
 use sqlx::PgPool;
 
 async fn verdict(pool: &PgPool) -> (Level, Vec<String>) {
-    let h = assess(pool, &nightshift_tasks::specs(), t0())
+    let h = assess(pool, &nightshift_tasks::specs(), t0(), &Default::default())
         .await
         .unwrap();
     (h.status, h.reasons)
@@ -105,4 +105,43 @@ async fn failure_rate_stuck_runs_and_alerts_count(pool: PgPool) {
             vec!["1 open critical alert(s)".to_string()]
         )
     );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn outbox_queue_and_sync_problems_are_named(pool: PgPool) {
+    all_fresh(&pool).await;
+    sqlx::raw_sql(
+        "INSERT INTO projects (name, github_repo, sync_error) VALUES ('Atlas', 'acme/atlas', 'HTTP 404 Not Found');
+         INSERT INTO work_queue (kind, project_id, status, enqueued_at, last_error)
+              SELECT 'github_sync', id, 'failed', now(), 'boom' FROM projects;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    for (key, status) in [("a", "dead"), ("b", "pending")] {
+        sqlx::query(
+            "INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key, status,
+                                        next_attempt_at, created_at, last_error)
+             VALUES ('alert', 'ops@example.com', 'email', 's', 'b', $1, $2, $3, $3, '550 no such user')",
+        )
+        .bind(key)
+        .bind(status)
+        .bind(t0() - Duration::hours(5))
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let h = assess(&pool, &nightshift_tasks::specs(), t0(), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(h.status, Level::Warning);
+    let reasons = h.reasons.join("\n");
+    assert!(reasons.contains("1 notification(s) dead"), "{reasons}");
+    // No transport configured: that, not lateness, is the reason given.
+    assert!(reasons.contains("1 e-mail(s) wait for a transport"), "{reasons}");
+    assert!(reasons.contains("1 work-queue item(s) failed"), "{reasons}");
+    assert!(reasons.contains("Atlas (HTTP 404 Not Found)"), "{reasons}");
+    assert_eq!(h.system.outbox_dead, 1);
+    assert_eq!(h.system.outbox_overdue, 1);
+    assert!(h.system.database_bytes > 1_000_000);
 }

@@ -4,4 +4,3 @@ pub mod daily_metrics;
 pub mod due_soon_digest;
 pub mod export;
 pub mod github_sync;
-pub mod prune_history;

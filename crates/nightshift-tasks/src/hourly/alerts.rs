@@ -118,16 +118,19 @@ async fn announce(ctx: &TaskContext) -> anyhow::Result<i64> {
               FROM alerts WHERE status = 'open' AND notified_at IS NULL
                FOR UPDATE SKIP LOCKED
         ), recipients AS (
-            SELECT pe.id, u.email AS recipient
+            SELECT pe.id, u.email AS recipient, 'email' AS channel
               FROM pending pe
               JOIN projects p ON p.id = pe.project_id
               JOIN users u ON u.id = p.owner_id
             UNION
-            SELECT pe.id, e FROM pending pe CROSS JOIN unnest($2::text[]) AS e
+            SELECT pe.id, e, 'email' FROM pending pe CROSS JOIN unnest($2::text[]) AS e
+            UNION
+            -- The team channel hears about every alert, when there is one.
+            SELECT pe.id, 'slack', 'slack' FROM pending pe WHERE $3
         ), queued AS (
             INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key,
                                        next_attempt_at, created_at)
-            SELECT 'alert', r.recipient, 'email',
+            SELECT 'alert', r.recipient, r.channel,
                    format('[%s] %s', upper(pe.severity), left(pe.title, 150)),
                    format(E'%s\n\n%s\nRaised at %s UTC.\n', pe.title, pe.message,
                           to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')),
@@ -143,6 +146,7 @@ async fn announce(ctx: &TaskContext) -> anyhow::Result<i64> {
         "#,
         ctx.now,
         &ctx.cfg.alert_emails,
+        ctx.cfg.delivery.slack_webhook_url.is_some(),
     )
     .fetch_one(&ctx.pool)
     .await

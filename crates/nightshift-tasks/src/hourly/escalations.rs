@@ -67,7 +67,8 @@ impl Task for Escalations {
                  WHERE b.id = t.bug_id
                 RETURNING b.id
             ), recipients AS (
-                SELECT DISTINCT i.bug_id, i.level, r.user_id
+                SELECT DISTINCT i.bug_id, i.level, u.email AS address, 'email' AS channel,
+                       u.id::text AS who
                   FROM ins i
                   JOIN bugs b ON b.id = i.bug_id
                   JOIN projects p ON p.id = b.project_id
@@ -75,11 +76,14 @@ impl Task for Escalations {
                  CROSS JOIN LATERAL (VALUES (COALESCE(i.assignee_id, p.owner_id)),
                                             (i.manager_id),
                                             (CASE WHEN i.level >= 3 THEN m.manager_id END)) AS r(user_id)
-                 WHERE r.user_id IS NOT NULL
+                  JOIN users u ON u.id = r.user_id
+                UNION ALL
+                -- The team channel hears about every escalation, when there is one.
+                SELECT i.bug_id, i.level, 'slack', 'slack', 'slack' FROM ins i WHERE $2
             ), notified AS (
                 INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key,
                                            next_attempt_at, created_at)
-                SELECT 'escalation', u.email, 'email',
+                SELECT 'escalation', r.address, r.channel,
                        format('[Escalation L%s] %s %s bug in %s: %s', i.level, i.to_priority,
                               b.severity, p.name, left(b.title, 120)),
                        format(E'%s bug #%s in %s breached its %s-hour SLA (deadline %s UTC) and is now escalated to level %s, priority %s.\n\nTitle: %s\nAssignee: %s\nRevenue impact per day: %s\n',
@@ -87,11 +91,10 @@ impl Task for Escalations {
                               to_char(b.sla_deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
                               i.level, i.to_priority, b.title,
                               COALESCE(a.name, 'unassigned'), b.revenue_impact_daily),
-                       format('escalation:%s:%s:%s', i.bug_id, i.level, u.id),
+                       format('escalation:%s:%s:%s', i.bug_id, i.level, r.who),
                        $1, $1
                   FROM recipients r
                   JOIN ins i ON i.bug_id = r.bug_id AND i.level = r.level
-                  JOIN users u ON u.id = r.user_id
                   JOIN bugs b ON b.id = i.bug_id
                   JOIN projects p ON p.id = b.project_id
                   LEFT JOIN users a ON a.id = i.assignee_id
@@ -103,6 +106,7 @@ impl Task for Escalations {
                    (SELECT count(*) FROM notified) AS "notifications!"
             "#,
             ctx.now,
+            ctx.cfg.delivery.slack_webhook_url.is_some(),
         )
         .fetch_one(&ctx.pool)
         .await

@@ -1,12 +1,16 @@
 //! `health_check`: one verdict for the whole system (healthy, warning or
 //! critical) with the reasons behind it: stale routes, failure rates, stuck
-//! runs and open alerts.
+//! runs, open alerts, the outbox, the work queue, sync errors and the
+//! database's size.
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use nightshift_core::{RouteSpec, Task, TaskContext, TaskReport};
+use nightshift_core::config::DeliveryConfig;
 use serde::Serialize;
 use sqlx::PgPool;
+
+use super::health_system::{SystemHealth, assess_system};
 
 const GRACE: Duration = Duration::minutes(15);
 const FAILURE_WINDOW: Duration = Duration::days(7);
@@ -25,6 +29,7 @@ pub struct Health {
     pub reasons: Vec<String>,
     pub jobs: Vec<JobHealth>,
     pub open_alerts: i64,
+    pub system: SystemHealth,
 }
 
 #[derive(Debug, Serialize)]
@@ -45,7 +50,7 @@ impl Task for HealthCheck {
     }
 
     async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
-        let health = assess(&ctx.pool, &ctx.routes, ctx.now).await?;
+        let health = assess(&ctx.pool, &ctx.routes, ctx.now, &ctx.cfg.delivery).await?;
         Ok(TaskReport {
             records_processed: health.jobs.len() as i64,
             warning: (health.status != Level::Healthy).then(|| {
@@ -61,6 +66,7 @@ pub async fn assess(
     pool: &PgPool,
     routes: &[RouteSpec],
     now: DateTime<Utc>,
+    delivery: &DeliveryConfig,
 ) -> anyhow::Result<Health> {
     let mut status = Level::Healthy;
     let mut reasons = Vec::new();
@@ -184,11 +190,13 @@ pub async fn assess(
             format!("{} open warning alert(s)", alerts.open - alerts.critical),
         );
     }
+    let system = assess_system(pool, now, delivery, &mut note).await?;
     Ok(Health {
         status,
         reasons,
         jobs,
         open_alerts: alerts.open,
+        system,
     })
 }
 

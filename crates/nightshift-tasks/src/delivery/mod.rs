@@ -1,0 +1,221 @@
+//! `deliver_notifications`: sends what the other tasks put in the outbox.
+//! A row is marked sent only after a provider accepted it; failures wait 15,
+//! 30, then 60 minutes; a permanent rejection or a fourth failure makes it
+//! dead and raises an alert. Runs last in the hourly and weekly routes.
+
+mod compose;
+pub mod outbox;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use futures_util::{StreamExt, stream};
+use nightshift_core::{EventStatus, Task, TaskContext, TaskEvent, TaskReport};
+use nightshift_mail::{Mailer, SendError, Slack, mask_address};
+use serde_json::json;
+
+use crate::alerts::{self, Finding};
+use outbox::{Claimed, Failure};
+
+/// Messages in flight at once: enough to hide a provider's latency, few
+/// enough to stay polite to its rate limits.
+const CONCURRENCY: usize = 4;
+const BATCH: i64 = 20;
+/// Time one send may take (transport timeouts are below it).
+const SEND_TIME: Duration = Duration::from_secs(30);
+
+pub struct DeliverNotifications;
+
+struct Transports {
+    mailer: Option<Mailer>,
+    slack: Option<Slack>,
+    from: String,
+    status_url: Option<String>,
+}
+
+#[derive(Default)]
+struct Tally {
+    sent: i64,
+    retrying: i64,
+    dead: i64,
+    events: Vec<TaskEvent>,
+}
+
+#[async_trait::async_trait]
+impl Task for DeliverNotifications {
+    fn name(&self) -> &'static str {
+        "deliver_notifications"
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+        let delivery = &ctx.cfg.delivery;
+        let t = Transports {
+            mailer: Mailer::from_config(delivery, ctx.http.clone())
+                .context("setting up the e-mail transport")?,
+            slack: Slack::from_config(delivery, ctx.http.clone()),
+            from: delivery.email_from.clone().unwrap_or_default(),
+            status_url: ctx
+                .cfg
+                .base_url
+                .as_deref()
+                .map(|b| format!("{}/api/status?format=html", b.trim_end_matches('/'))),
+        };
+        let mut channels = Vec::new();
+        if t.mailer.is_some() {
+            channels.push("email".to_owned());
+        }
+        if t.slack.is_some() {
+            channels.push("slack".to_owned());
+        }
+
+        let mut tally = Tally::default();
+        let mut more_work = false;
+        let quota = ctx.cfg.max_emails_per_run;
+        let mut attempted = 0;
+        while !channels.is_empty() && attempted < quota {
+            if !ctx.has_time_for(SEND_TIME) {
+                more_work = true;
+                break;
+            }
+            let limit = BATCH.min(quota - attempted);
+            let rows = outbox::claim(&ctx.pool, ctx.now, &channels, limit)
+                .await
+                .context("claiming due notifications")?;
+            if rows.is_empty() {
+                break;
+            }
+            attempted += rows.len() as i64;
+            let results: Vec<_> = stream::iter(rows)
+                .map(|row| async {
+                    let result = send(ctx, &t, &row).await;
+                    (row, result)
+                })
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+            for (row, result) in results {
+                settle(ctx, &row, result, &mut tally).await?;
+            }
+        }
+        if attempted >= quota {
+            more_work = true;
+        }
+
+        let (dead_total, last_error) = outbox::dead_summary(&ctx.pool).await?;
+        let findings: Vec<Finding> = (dead_total > 0)
+            .then(|| Finding {
+                dedupe_key: "outbox:dead".into(),
+                kind: "notifications_dead",
+                severity: "warning",
+                title: format!("{dead_total} notification(s) could not be delivered"),
+                message: format!(
+                    "Latest: {}. Retry with `nightshift outbox retry ID` once the cause is fixed.",
+                    last_error.unwrap_or_default()
+                ),
+                details: json!({ "dead": dead_total }),
+                project_id: None,
+            })
+            .into_iter()
+            .collect();
+        let sync = alerts::sync(&ctx.pool, self.name(), ctx.now, &findings).await?;
+        tally.events.extend(sync.events(&findings));
+
+        let stranded = outbox::stranded(&ctx.pool, &channels).await?;
+        let warning = (stranded > 0).then(|| {
+            format!(
+                "{stranded} notification(s) wait for a transport: set SMTP_URL, RESEND_API_KEY \
+                 or SENDGRID_API_KEY (and EMAIL_FROM), or SLACK_WEBHOOK_URL"
+            )
+        });
+        Ok(TaskReport {
+            records_processed: tally.sent,
+            records_failed: tally.retrying + tally.dead,
+            more_work,
+            warning,
+            details: json!({
+                "sent": tally.sent, "retrying": tally.retrying, "dead": tally.dead,
+                "dead_total": dead_total, "waiting_for_transport": stranded,
+                "email_transport": t.mailer.as_ref().map(|m| m.kind().as_str()),
+                "slack": t.slack.is_some(),
+            }),
+            events: tally.events,
+        })
+    }
+}
+
+async fn send(
+    ctx: &TaskContext,
+    t: &Transports,
+    row: &Claimed,
+) -> Result<Option<String>, SendError> {
+    match row.channel.as_str() {
+        "slack" => {
+            let slack = t.slack.as_ref().expect("claimed only configured channels");
+            let msg = compose::slack(row, t.status_url.as_deref());
+            slack.post(&msg).await.map(|()| None)
+        }
+        _ => {
+            let mailer = t.mailer.as_ref().expect("claimed only configured channels");
+            // A report row whose HTML cannot be loaded is a database hiccup:
+            // try again later rather than send a text-only report.
+            let email = compose::email(&ctx.pool, row, &t.from)
+                .await
+                .map_err(|e| SendError::Transient {
+                    message: format!("{e:#}"),
+                    retry_after: None,
+                })?;
+            mailer.send(&email).await.map(|a| a.provider_id)
+        }
+    }
+}
+
+async fn settle(
+    ctx: &TaskContext,
+    row: &Claimed,
+    result: Result<Option<String>, SendError>,
+    tally: &mut Tally,
+) -> anyhow::Result<()> {
+    let who = if row.channel == "slack" {
+        "slack".to_owned()
+    } else {
+        mask_address(&row.recipient)
+    };
+    match result {
+        Ok(provider_id) => {
+            outbox::mark_sent(&ctx.pool, row, ctx.now, provider_id.as_deref()).await?;
+            tracing::info!(id = row.id, kind = %row.kind, to = %who, "notification sent");
+            tally.sent += 1;
+        }
+        Err(err) => {
+            let message = err.to_string();
+            let failure = match &err {
+                SendError::Permanent { .. } => Failure::Permanent { error: &message },
+                SendError::Transient { retry_after, .. } => Failure::Retry {
+                    error: &message,
+                    retry_after: *retry_after,
+                },
+            };
+            let next = outbox::mark_failed(&ctx.pool, row, ctx.now, failure).await?;
+            tracing::warn!(id = row.id, kind = %row.kind, to = %who, attempt = row.attempts,
+                           next = ?next, error = %message, "notification not delivered");
+            let (status, what) = match next {
+                Some(at) => {
+                    tally.retrying += 1;
+                    (EventStatus::Warning, format!("retry at {}", at.format("%H:%M UTC")))
+                }
+                None => {
+                    tally.dead += 1;
+                    (EventStatus::Failed, "dead".to_owned())
+                }
+            };
+            tally.events.push(TaskEvent {
+                event_type: "notification_failed".into(),
+                status,
+                message: format!("{} to {who}: {message} ({what})", row.kind),
+                details: json!({ "notification_id": row.id, "attempt": row.attempts,
+                                 "next_attempt_at": next, "permanent": err.is_permanent() }),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! The outbox's state changes, each one statement so concurrent senders and
+//! crashes cannot make a row be sent twice by two live senders, or be lost.
+//!
+//! pending --claim--> sending (leased) --accepted--> sent
+//!                            |--transient, attempts left--> pending (later)
+//!                            |--permanent, or out of attempts--> dead
+//! A sender that dies mid-send leaves a `sending` row whose lease expires;
+//! the next claim takes it back, hence at-least-once delivery.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::PgPool;
+
+/// How long a claimed row belongs to its sender. Far above the transports'
+/// own timeouts, so a live sender always finishes inside its lease.
+pub const LEASE: Duration = Duration::minutes(10);
+
+/// The first attempt, then retries after 15, 30 and 60 minutes.
+pub const RETRY_DELAYS: [Duration; 3] = [
+    Duration::minutes(15),
+    Duration::minutes(30),
+    Duration::minutes(60),
+];
+pub const MAX_ATTEMPTS: i32 = RETRY_DELAYS.len() as i32 + 1;
+
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub channel: String,
+    pub subject: String,
+    pub body: String,
+    pub dedupe_key: String,
+    /// Counting this one.
+    pub attempts: i32,
+    pub report_id: Option<i64>,
+}
+
+/// Takes up to `limit` due rows of the given channels: pending ones whose
+/// time has come and `sending` ones whose sender's lease ran out.
+pub async fn claim(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    channels: &[String],
+    limit: i64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    sqlx::query_as!(
+        Claimed,
+        r#"
+        WITH due AS (
+            SELECT id FROM notifications
+             WHERE channel = ANY($2)
+               AND ((status = 'pending' AND next_attempt_at <= $1)
+                 OR (status = 'sending' AND claimed_until <= $1))
+             ORDER BY next_attempt_at, id
+             LIMIT $3
+               FOR UPDATE SKIP LOCKED
+        )
+        UPDATE notifications n
+           SET status = 'sending', claimed_until = $1 + $4::interval, attempts = n.attempts + 1
+          FROM due WHERE n.id = due.id
+        RETURNING n.id, n.kind, n.recipient, n.channel, n.subject, n.body, n.dedupe_key,
+                  n.attempts, n.report_id
+        "#,
+        now,
+        channels,
+        limit,
+        pg_interval(LEASE),
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Only the sender holding the claim (same attempt number) may settle it.
+pub async fn mark_sent(
+    pool: &PgPool,
+    row: &Claimed,
+    now: DateTime<Utc>,
+    provider_id: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"
+        UPDATE notifications
+           SET status = 'sent', sent_at = $3, claimed_until = NULL, last_error = NULL,
+               provider_message_id = $4
+         WHERE id = $1 AND attempts = $2 AND status = 'sending'
+        "#,
+        row.id,
+        row.attempts,
+        now,
+        provider_id,
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub enum Failure<'a> {
+    Retry {
+        error: &'a str,
+        retry_after: Option<std::time::Duration>,
+    },
+    Permanent {
+        error: &'a str,
+    },
+}
+
+/// Outcome of a failed attempt: `Some(next attempt)` or `None` when dead.
+pub async fn mark_failed(
+    pool: &PgPool,
+    row: &Claimed,
+    now: DateTime<Utc>,
+    failure: Failure<'_>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let (error, next) = match failure {
+        Failure::Permanent { error } => (error, None),
+        Failure::Retry { error, retry_after } => (error, next_attempt(now, row.attempts, retry_after)),
+    };
+    let error: String = error.chars().take(1000).collect();
+    sqlx::query!(
+        r#"
+        UPDATE notifications
+           SET status = CASE WHEN $4::timestamptz IS NULL THEN 'dead' ELSE 'pending' END,
+               next_attempt_at = coalesce($4, next_attempt_at),
+               claimed_until = NULL, last_error = $3
+         WHERE id = $1 AND attempts = $2 AND status = 'sending'
+        "#,
+        row.id,
+        row.attempts,
+        error,
+        next,
+    )
+    .execute(pool)
+    .await?;
+    Ok(next)
+}
+
+/// 15, 30, 60 minutes after the 1st, 2nd, 3rd failure (or the provider's
+/// Retry-After when longer); `None` once every attempt is used.
+pub fn next_attempt(
+    now: DateTime<Utc>,
+    attempts: i32,
+    retry_after: Option<std::time::Duration>,
+) -> Option<DateTime<Utc>> {
+    let delay = *RETRY_DELAYS.get(usize::try_from(attempts).ok()?.checked_sub(1)?)?;
+    let hint = retry_after
+        .and_then(|d| Duration::from_std(d).ok())
+        .unwrap_or(Duration::zero());
+    Some(now + delay.max(hint))
+}
+
+/// Dead rows and the newest reason, for the alert that tells a person.
+pub async fn dead_summary(pool: &PgPool) -> Result<(i64, Option<String>), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"
+        SELECT count(*) AS "n!",
+               (SELECT format('%s to %s: %s', kind, channel, last_error) FROM notifications
+                 WHERE status = 'dead' ORDER BY id DESC LIMIT 1) AS last
+          FROM notifications WHERE status = 'dead'
+        "#
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((row.n, row.last))
+}
+
+/// Rows waiting for a channel nobody configured.
+pub async fn stranded(pool: &PgPool, channels: &[String]) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM notifications
+            WHERE status = 'pending' AND NOT (channel = ANY($1))"#,
+        channels,
+    )
+    .fetch_one(pool)
+    .await
+}
+
+fn pg_interval(d: Duration) -> String {
+    format!("{} seconds", d.num_seconds())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_longer_then_stop() {
+        let now = Utc::now();
+        let mins = |a| next_attempt(now, a, None).map(|t| (t - now).num_minutes());
+        assert_eq!([mins(1), mins(2), mins(3), mins(4)], [Some(15), Some(30), Some(60), None]);
+        let hinted = next_attempt(now, 1, Some(std::time::Duration::from_secs(3600))).unwrap();
+        assert_eq!((hinted - now).num_minutes(), 60);
+        assert_eq!(next_attempt(now, 0, None), None);
+    }
+}
