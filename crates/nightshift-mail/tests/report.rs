@@ -43,6 +43,32 @@ fn untrusted_text_is_escaped_in_html_and_plain_in_text() {
 }
 
 #[test]
+fn html_is_self_contained_email_markup() {
+    let html = render(&demo()).unwrap().html.to_lowercase();
+    for banned in [
+        "<script",
+        "<style",
+        "<link",
+        "@import",
+        "javascript:",
+        "<iframe",
+        "<form",
+    ] {
+        assert!(!html.contains(banned), "e-mail HTML contains {banned}");
+    }
+    // Images come only from the message's own parts.
+    for src in html.split("<img src=\"").skip(1) {
+        assert!(
+            src.starts_with("cid:"),
+            "external image: {}",
+            &src[..40.min(src.len())]
+        );
+    }
+    assert!(html.contains("max-width:640px"));
+    assert!(html.contains(r#"<a href="https://status.example.com/""#));
+}
+
+#[test]
 fn control_characters_never_reach_the_text_part() {
     let mut data = demo();
     data.top_bugs[0].title = "red \x1b[31malert\x1b[0m\r\nsecond line".into();

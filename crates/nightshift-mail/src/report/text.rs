@@ -85,7 +85,7 @@ pub fn render(data: &ReportData, subject: &str) -> String {
                 b.age_days.max(0),
             ),
         );
-        wrap(o, &clean(&b.title, 140), "      ");
+        wrap(o, &clean(&b.title, 140), "      ", 0);
         if let Some(url) = b.url.as_deref().and_then(f::web_link) {
             line(o, &format!("      {}", clean(&url, 200)));
         }
@@ -172,7 +172,7 @@ pub fn render(data: &ReportData, subject: &str) -> String {
             .filter_map(|j| Some((&j.job_type, j.last_error.as_deref()?)));
         for (job, err) in errors {
             let err = format!("Last error, {}: {}", clean(job, 24), clean(err, 200));
-            wrap(o, &err, "  ");
+            wrap(o, &err, "  ", 4);
         }
     }
 
@@ -198,16 +198,19 @@ fn line(out: &mut String, s: &str) {
 }
 
 /// Word-wraps to 78 columns so long titles and errors stay readable in a
-/// terminal; a single overlong word (a URL) keeps its own line.
-fn wrap(out: &mut String, text: &str, indent: &str) {
+/// terminal; continuation lines get `more` extra indent (a hanging indent
+/// for "Last error, job:" lines). An overlong word (a URL) keeps its line.
+fn wrap(out: &mut String, text: &str, indent: &str, more: usize) {
     let mut current = String::from(indent);
+    let mut start = indent.len();
     for word in text.split(' ') {
         let len = current.chars().count();
-        if len > indent.len() && len + 1 + word.chars().count() > 78 {
+        if len > start && len + 1 + word.chars().count() > 78 {
             line(out, &current);
-            current = String::from(indent);
+            current = format!("{indent}{}", " ".repeat(more));
+            start = current.len();
         }
-        if current.len() > indent.len() {
+        if current.len() > start {
             current.push(' ');
         }
         current.push_str(word);
