@@ -7,3 +7,4 @@ pub mod message;
 pub mod report;
 
 pub use message::{Accepted, Email, InlineImage, SendError, SlackMessage, mask_address};
+pub use report::{RenderError, RenderedReport, ReportData, preview_html, render};
