@@ -5,5 +5,7 @@
 
 pub mod message;
 pub mod report;
+pub mod transport;
 
 pub use message::{Accepted, Email, InlineImage, SendError, SlackMessage, mask_address};
+pub use transport::{Mailer, MailerConfigError, Slack};
