@@ -201,3 +201,22 @@ async fn starttls_is_required_for_remote_hosts() {
     );
     assert!(sink.messages().is_empty());
 }
+
+#[tokio::test]
+async fn credentials_are_percent_decoded_and_refused_ones_are_permanent() {
+    let sink = SmtpSink::start().await.unwrap();
+    sink.require_auth("apikey", "p@ss/word");
+    let port = sink.addr().port();
+
+    let good =
+        SmtpMailer::from_url(&format!("smtp://apikey:p%40ss%2Fword@127.0.0.1:{port}")).unwrap();
+    good.send(&common::text_email()).await.unwrap();
+    assert_eq!(sink.messages().len(), 1);
+
+    let bad = SmtpMailer::from_url(&format!("smtp://apikey:wrong@127.0.0.1:{port}")).unwrap();
+    let e = bad.send(&common::text_email()).await.unwrap_err();
+    assert!(e.is_permanent(), "{e:?}");
+    assert!(e.to_string().contains("535"), "{e}");
+    assert!(!e.to_string().contains("wrong"), "{e}");
+    assert_eq!(sink.messages().len(), 1);
+}

@@ -3,8 +3,9 @@
 //!
 //! The protocol (command parsing, the state machine, dot-unstuffing of DATA)
 //! is the `mailin` crate's; this module only moves its lines over tokio
-//! sockets and records envelopes and messages. No TLS and no AUTH are
-//! offered, as with a local catcher such as Mailpit on :1025.
+//! sockets and records envelopes and messages. No TLS is offered, as with a
+//! local catcher such as Mailpit on :1025; AUTH (PLAIN, LOGIN, in clear) only
+//! after [`SmtpSink::require_auth`].
 //!
 //! Tests make the server refuse with [`SmtpSink::reject_rcpt`] (answered to
 //! every `RCPT TO`) or [`SmtpSink::reject_data`] (answered to `DATA`), e.g.
@@ -17,7 +18,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use mailin::{Action, Handler, Response, SessionBuilder};
+use mailin::{Action, AuthMechanism, Handler, Response, SessionBuilder};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -45,6 +46,7 @@ struct Shared {
     messages: Vec<ReceivedMail>,
     rcpt_reply: Option<(u16, String)>,
     data_reply: Option<(u16, String)>,
+    credentials: Option<(String, String)>,
 }
 
 impl SmtpSink {
@@ -83,6 +85,12 @@ impl SmtpSink {
         lock(&self.shared).data_reply = Some((code, text.into()));
     }
 
+    /// Offer AUTH PLAIN and LOGIN on new connections and accept only this
+    /// user and password (anything else gets 535).
+    pub fn require_auth(&self, user: impl Into<String>, password: impl Into<String>) {
+        lock(&self.shared).credentials = Some((user.into(), password.into()));
+    }
+
     /// Back to accepting everything.
     pub fn accept_all(&self) {
         let mut shared = lock(&self.shared);
@@ -117,7 +125,16 @@ async fn serve(stream: TcpStream, peer: IpAddr, shared: Arc<Mutex<Shared>>) -> i
         to: Vec::new(),
         data: Vec::new(),
     };
-    let mut session = SessionBuilder::new("nightshift-testkit").build(peer, handler);
+    let mut builder = SessionBuilder::new("nightshift-testkit");
+    if lock(&handler.shared).credentials.is_some() {
+        // Clear-text AUTH: the sink has no TLS, and the point is to check
+        // what the client sends.
+        builder
+            .enable_auth(AuthMechanism::Plain)
+            .enable_auth(AuthMechanism::Login)
+            .insecure_enable_plaintext_auth();
+    }
+    let mut session = builder.build(peer, handler);
     let (read, mut write) = stream.into_split();
     let mut read = BufReader::new(read);
     write.write_all(&session.greeting().buffer()?).await?;
@@ -155,7 +172,24 @@ fn reply(configured: &Option<(u16, String)>) -> Option<Response> {
         .map(|(code, text)| Response::custom(*code, text.clone()))
 }
 
+impl Recorder {
+    fn check_login(&self, user: &str, password: &str) -> Response {
+        match &lock(&self.shared).credentials {
+            Some((u, p)) if u == user && p == password => mailin::response::AUTH_OK,
+            _ => mailin::response::INVALID_CREDENTIALS,
+        }
+    }
+}
+
 impl Handler for Recorder {
+    fn auth_plain(&mut self, _authz: &str, user: &str, password: &str) -> Response {
+        self.check_login(user, password)
+    }
+
+    fn auth_login(&mut self, user: &str, password: &str) -> Response {
+        self.check_login(user, password)
+    }
+
     fn rcpt(&mut self, _to: &str) -> Response {
         reply(&lock(&self.shared).rcpt_reply).unwrap_or(mailin::response::OK)
     }
