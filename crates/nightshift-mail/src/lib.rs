@@ -5,6 +5,8 @@
 
 pub mod message;
 pub mod report;
+pub mod transport;
 
 pub use message::{Accepted, Email, InlineImage, SendError, SlackMessage, mask_address};
 pub use report::{RenderError, RenderedReport, ReportData, preview_html, render};
+pub use transport::{Mailer, MailerConfigError, Slack};

@@ -1,5 +1,6 @@
-//! Test support for the GitHub client: a real HTTP server on loopback that
-//! replays recorded GitHub API traffic.
+//! Test support. For the GitHub client: a real HTTP server on loopback that
+//! replays recorded GitHub API traffic (below). For the mail transports: a
+//! real SMTP server on loopback, [`smtp::SmtpSink`].
 //!
 //! The recordings are [octokit/fixtures] files (a JSON array of interactions
 //! `{scope, method, path, body, status, response, rawHeaders, reqheaders}`)
@@ -44,6 +45,7 @@ mod conditional;
 pub mod db;
 mod fixtures;
 mod server;
+pub mod smtp;
 mod synthetic;
 
 pub use canned::{Canned, Seen};

@@ -1,0 +1,284 @@
+//! The ways a message leaves: one e-mail transport chosen by the settings
+//! (SMTP, Resend or SendGrid) and the Slack incoming webhook.
+//!
+//! Every transport answers with the same [`SendError`] split the outbox acts
+//! on. The rule throughout: a failure is permanent only when this very
+//! message can never go (a refused address, a 4xx from an API about the
+//! request); anything that a retry, or an operator fixing the settings,
+//! could cure is transient, so the message waits instead of being dropped.
+
+mod resend;
+mod sendgrid;
+mod slack;
+mod smtp;
+
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use nightshift_core::config::{DeliveryConfig, EmailTransportKind};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Response, StatusCode};
+use secrecy::ExposeSecret;
+
+use crate::message::{Accepted, Email, InlineImage, SendError};
+
+pub use resend::ResendMailer;
+pub use sendgrid::SendGridMailer;
+pub use slack::Slack;
+pub use smtp::SmtpMailer;
+
+/// Per request to an HTTP API: a stuck provider must not eat the whole
+/// function invocation.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Provider error texts are kept for the outbox's records and logs, not
+/// whole HTML error pages.
+const MAX_ERROR_CHARS: usize = 300;
+
+/// The settings name a transport but cannot be used as they are. Never
+/// carries the secret itself (SMTP_URL holds a password).
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {reason}")]
+pub struct MailerConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+/// The configured e-mail transport.
+#[derive(Debug)]
+pub enum Mailer {
+    Smtp(SmtpMailer),
+    Resend(ResendMailer),
+    SendGrid(SendGridMailer),
+}
+
+impl Mailer {
+    /// `Ok(None)` when no e-mail transport is configured. `http` is shared
+    /// with the rest of the process; timeouts are set per request.
+    pub fn from_config(
+        cfg: &DeliveryConfig,
+        http: reqwest::Client,
+    ) -> Result<Option<Mailer>, MailerConfigError> {
+        let mailer = match cfg.email_transport() {
+            None => return Ok(None),
+            Some(EmailTransportKind::Smtp) => {
+                let url = cfg.smtp_url.as_ref().map(|u| u.expose_secret());
+                Mailer::Smtp(SmtpMailer::from_url(url.unwrap_or_default())?)
+            }
+            Some(EmailTransportKind::Resend) => Mailer::Resend(ResendMailer::new(
+                http,
+                &cfg.resend_api_url,
+                cfg.resend_api_key.clone().unwrap_or_default(),
+            )),
+            Some(EmailTransportKind::SendGrid) => Mailer::SendGrid(SendGridMailer::new(
+                http,
+                &cfg.sendgrid_api_url,
+                cfg.sendgrid_api_key.clone().unwrap_or_default(),
+            )),
+        };
+        Ok(Some(mailer))
+    }
+
+    pub fn kind(&self) -> EmailTransportKind {
+        match self {
+            Mailer::Smtp(_) => EmailTransportKind::Smtp,
+            Mailer::Resend(_) => EmailTransportKind::Resend,
+            Mailer::SendGrid(_) => EmailTransportKind::SendGrid,
+        }
+    }
+
+    pub async fn send(&self, email: &Email) -> Result<Accepted, SendError> {
+        let result = match self {
+            Mailer::Smtp(m) => m.send(email).await,
+            Mailer::Resend(m) => m.send(email).await,
+            Mailer::SendGrid(m) => m.send(email).await,
+        };
+        let to: Vec<String> = email.to.iter().map(|a| crate::mask_address(a)).collect();
+        let transport = self.kind().as_str();
+        match &result {
+            Ok(accepted) => tracing::info!(
+                transport,
+                ?to,
+                provider_id = accepted.provider_id.as_deref(),
+                "e-mail accepted"
+            ),
+            Err(e) => tracing::warn!(
+                transport,
+                ?to,
+                permanent = e.is_permanent(),
+                error = %e,
+                "e-mail not sent"
+            ),
+        }
+        result
+    }
+}
+
+fn permanent(message: impl Into<String>) -> SendError {
+    SendError::Permanent {
+        message: message.into(),
+    }
+}
+
+fn transient(message: impl Into<String>, retry_after: Option<Duration>) -> SendError {
+    SendError::Transient {
+        message: message.into(),
+        retry_after,
+    }
+}
+
+/// `Name <addr>` or a bare address. The error names the field, not the
+/// address, which would otherwise end up in logs and the outbox.
+fn parse_mailbox(field: &str, value: &str) -> Result<Mailbox, SendError> {
+    value.trim().parse::<Mailbox>().map_err(|_| {
+        permanent(format!(
+            "{field}: {} is not a valid address",
+            crate::mask_address(value)
+        ))
+    })
+}
+
+fn recipients(email: &Email) -> Result<Vec<Mailbox>, SendError> {
+    if email.to.is_empty() {
+        return Err(permanent("no recipients"));
+    }
+    email.to.iter().map(|to| parse_mailbox("to", to)).collect()
+}
+
+/// HTTP APIs want a file name even for inline images.
+fn inline_filename(image: &InlineImage) -> String {
+    let ext = image
+        .content_type
+        .split(['/', ';', '+'])
+        .nth(1)
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .unwrap_or("bin");
+    format!("{}.{ext}", image.content_id)
+}
+
+/// Connection refused, DNS, TLS, timeout: the provider never judged the
+/// message. `without_url` because the Slack webhook URL is itself a secret.
+fn request_failed(provider: &str, err: reqwest::Error) -> SendError {
+    let what = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    transient(format!("{provider}: {what}: {}", err.without_url()), None)
+}
+
+/// Seconds only: the providers here send seconds, and an HTTP-date would
+/// need a clock we would have to trust against theirs.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let secs = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(Duration::from_secs(secs))
+}
+
+/// The non-success answer of an HTTP API, classified.
+async fn status_error(provider: &str, resp: Response) -> SendError {
+    let status = resp.status();
+    let hint = retry_after(resp.headers());
+    let body = resp.text().await.unwrap_or_default();
+    let message = format!(
+        "{provider}: HTTP {}: {}",
+        status.as_u16(),
+        provider_message(&body)
+    );
+    if status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+    {
+        transient(message, hint)
+    } else {
+        permanent(message)
+    }
+}
+
+/// The human part of an error body: Resend's `message`, SendGrid's
+/// `errors[].message`, Slack's plain text, else whatever came back.
+fn provider_message(body: &str) -> String {
+    let json: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let from_json = json.as_ref().and_then(|v| {
+        if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
+            return Some(m.to_owned());
+        }
+        if let Some(errors) = v.get("errors").and_then(|e| e.as_array()) {
+            let msgs: Vec<&str> = errors
+                .iter()
+                .filter_map(|e| e.get("message").and_then(|m| m.as_str()))
+                .collect();
+            if !msgs.is_empty() {
+                return Some(msgs.join("; "));
+            }
+        }
+        v.get("error").and_then(|m| m.as_str()).map(str::to_owned)
+    });
+    let text = from_json.unwrap_or_else(|| body.trim().to_owned());
+    let text = if text.is_empty() {
+        "(no body)".to_owned()
+    } else {
+        text
+    };
+    truncate(&text, MAX_ERROR_CHARS)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_messages_come_from_the_json_when_there_is_some() {
+        assert_eq!(
+            provider_message(
+                r#"{"statusCode":422,"message":"Invalid `to` field","name":"validation_error"}"#
+            ),
+            "Invalid `to` field"
+        );
+        assert_eq!(
+            provider_message(r#"{"errors":[{"message":"a","field":null},{"message":"b"}]}"#),
+            "a; b"
+        );
+        assert_eq!(provider_message("no_service\n"), "no_service");
+        assert_eq!(provider_message(""), "(no body)");
+        let long = "x".repeat(1000);
+        assert_eq!(provider_message(&long).chars().count(), MAX_ERROR_CHARS + 1);
+    }
+
+    #[test]
+    fn inline_images_get_a_file_name_from_their_type() {
+        let img = |ct: &str| InlineImage {
+            content_id: "chart".into(),
+            content_type: ct.into(),
+            data: vec![],
+        };
+        assert_eq!(inline_filename(&img("image/png")), "chart.png");
+        assert_eq!(inline_filename(&img("image/svg+xml")), "chart.svg");
+        assert_eq!(inline_filename(&img("nonsense")), "chart.bin");
+    }
+
+    #[test]
+    fn bad_addresses_are_permanent_and_masked() {
+        let e = parse_mailbox("to", "jane.doe@").unwrap_err();
+        assert!(e.is_permanent());
+        assert!(!e.to_string().contains("jane.doe"), "{e}");
+        let m = parse_mailbox("from", "Nightshift <ops@example.com>").unwrap();
+        assert_eq!(m.name.as_deref(), Some("Nightshift"));
+        assert_eq!(m.email.to_string(), "ops@example.com");
+    }
+}

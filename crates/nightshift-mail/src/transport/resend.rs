@@ -1,0 +1,104 @@
+//! Resend's HTTP API: `POST /emails`, answered with `{"id": ...}`.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+
+use super::{
+    HTTP_TIMEOUT, inline_filename, parse_mailbox, recipients, request_failed, status_error,
+};
+use crate::message::{Accepted, Email, SendError};
+
+const PROVIDER: &str = "resend";
+
+pub struct ResendMailer {
+    http: reqwest::Client,
+    endpoint: String,
+    api_key: SecretString,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    from: String,
+    to: Vec<String>,
+    subject: &'a str,
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    html: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment<'a>>,
+}
+
+/// An attachment with a `content_id` is what Resend shows inline for a
+/// `cid:` reference in the HTML.
+#[derive(Serialize)]
+struct Attachment<'a> {
+    content: String,
+    filename: String,
+    content_type: &'a str,
+    content_id: &'a str,
+}
+
+impl ResendMailer {
+    /// `base_url` without the trailing slash, e.g. `https://api.resend.com`.
+    pub fn new(http: reqwest::Client, base_url: &str, api_key: SecretString) -> ResendMailer {
+        ResendMailer {
+            http,
+            endpoint: format!("{}/emails", base_url.trim_end_matches('/')),
+            api_key,
+        }
+    }
+
+    pub async fn send(&self, email: &Email) -> Result<Accepted, SendError> {
+        let from = parse_mailbox("from", &email.from)?;
+        let to = recipients(email)?;
+        let body = Body {
+            from: from.to_string(),
+            to: to.iter().map(ToString::to_string).collect(),
+            subject: &email.subject,
+            text: &email.text,
+            html: email.html.as_deref(),
+            attachments: email
+                .inline
+                .iter()
+                .map(|img| Attachment {
+                    content: BASE64.encode(&img.data),
+                    filename: inline_filename(img),
+                    content_type: &img.content_type,
+                    content_id: &img.content_id,
+                })
+                .collect(),
+        };
+        let resp = self
+            .http
+            .post(&self.endpoint)
+            .bearer_auth(self.api_key.expose_secret())
+            .timeout(HTTP_TIMEOUT)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| request_failed(PROVIDER, e))?;
+        if !resp.status().is_success() {
+            return Err(status_error(PROVIDER, resp).await);
+        }
+        // The id is only for our records: a 2xx without one still means
+        // Resend took the message, so it must not be sent twice.
+        let id = resp
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|v| v.get("id")?.as_str().map(str::to_owned));
+        Ok(Accepted { provider_id: id })
+    }
+}
+
+impl fmt::Debug for ResendMailer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResendMailer")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
