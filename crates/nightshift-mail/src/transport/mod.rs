@@ -93,7 +93,12 @@ impl Mailer {
             Mailer::Resend(m) => m.send(email).await,
             Mailer::SendGrid(m) => m.send(email).await,
         };
-        let to: Vec<String> = email.to.iter().map(|a| crate::mask_address(a)).collect();
+        let result = result.map_err(|e| scrub_addresses(e, email));
+        let to: Vec<String> = email
+            .to
+            .iter()
+            .map(|a| crate::mask_address(bare_address(a)))
+            .collect();
         let transport = self.kind().as_str();
         match &result {
             Ok(accepted) => tracing::info!(
@@ -112,6 +117,39 @@ impl Mailer {
         }
         result
     }
+}
+
+/// Providers echo addresses in their refusals (`<jane@example.org>:
+/// Recipient address rejected`), and the outbox stores and logs these texts.
+fn scrub_addresses(err: SendError, email: &Email) -> SendError {
+    let scrub = |mut text: String| {
+        for addr in email.to.iter().chain([&email.from]) {
+            let bare = bare_address(addr);
+            if !bare.is_empty() && text.contains(bare) {
+                text = text.replace(bare, &crate::mask_address(bare));
+            }
+        }
+        text
+    };
+    match err {
+        SendError::Transient {
+            message,
+            retry_after,
+        } => SendError::Transient {
+            message: scrub(message),
+            retry_after,
+        },
+        SendError::Permanent { message } => SendError::Permanent {
+            message: scrub(message),
+        },
+    }
+}
+
+/// `Jane <jane@example.org>` -> `jane@example.org`.
+fn bare_address(addr: &str) -> &str {
+    addr.rsplit_once('<')
+        .map_or(addr, |(_, a)| a.trim_end_matches('>'))
+        .trim()
 }
 
 fn permanent(message: impl Into<String>) -> SendError {
@@ -270,6 +308,25 @@ mod tests {
         assert_eq!(inline_filename(&img("image/png")), "chart.png");
         assert_eq!(inline_filename(&img("image/svg+xml")), "chart.svg");
         assert_eq!(inline_filename(&img("nonsense")), "chart.bin");
+    }
+
+    #[test]
+    fn addresses_echoed_by_providers_are_masked() {
+        let email = Email {
+            from: "Ops <ops@example.com>".into(),
+            to: vec!["Jane <jane@example.org>".into()],
+            ..Email::default()
+        };
+        let e = scrub_addresses(
+            permanent("550 5.1.1 <jane@example.org>: Recipient address rejected"),
+            &email,
+        );
+        assert_eq!(
+            e.to_string(),
+            "550 5.1.1 <j***@example.org>: Recipient address rejected"
+        );
+        let e = scrub_addresses(transient("from ops@example.com refused", None), &email);
+        assert_eq!(e.to_string(), "from o***@example.com refused");
     }
 
     #[test]
