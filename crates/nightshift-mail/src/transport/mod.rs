@@ -7,6 +7,7 @@
 //! request); anything that a retry, or an operator fixing the settings,
 //! could cure is transient, so the message waits instead of being dropped.
 
+mod http;
 mod resend;
 mod sendgrid;
 mod slack;
@@ -16,11 +17,11 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 use nightshift_core::config::{DeliveryConfig, EmailTransportKind};
-use reqwest::header::{HeaderMap, RETRY_AFTER};
-use reqwest::{Response, StatusCode};
 use secrecy::ExposeSecret;
 
 use crate::message::{Accepted, Email, InlineImage, SendError};
+
+use http::{request_failed, status_error};
 
 pub use resend::ResendMailer;
 pub use sendgrid::SendGridMailer;
@@ -30,10 +31,6 @@ pub use smtp::SmtpMailer;
 /// Per request to an HTTP API: a stuck provider must not eat the whole
 /// function invocation.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// Provider error texts are kept for the outbox's records and logs, not
-/// whole HTML error pages.
-const MAX_ERROR_CHARS: usize = 300;
 
 /// The settings name a transport but cannot be used as they are. Never
 /// carries the secret itself (SMTP_URL holds a password).
@@ -93,7 +90,12 @@ impl Mailer {
             Mailer::Resend(m) => m.send(email).await,
             Mailer::SendGrid(m) => m.send(email).await,
         };
-        let to: Vec<String> = email.to.iter().map(|a| crate::mask_address(a)).collect();
+        let result = result.map_err(|e| scrub_addresses(e, email));
+        let to: Vec<String> = email
+            .to
+            .iter()
+            .map(|a| crate::mask_address(bare_address(a)))
+            .collect();
         let transport = self.kind().as_str();
         match &result {
             Ok(accepted) => tracing::info!(
@@ -112,6 +114,39 @@ impl Mailer {
         }
         result
     }
+}
+
+/// Providers echo addresses in their refusals (`<jane@example.org>:
+/// Recipient address rejected`), and the outbox stores and logs these texts.
+fn scrub_addresses(err: SendError, email: &Email) -> SendError {
+    let scrub = |mut text: String| {
+        for addr in email.to.iter().chain([&email.from]) {
+            let bare = bare_address(addr);
+            if !bare.is_empty() && text.contains(bare) {
+                text = text.replace(bare, &crate::mask_address(bare));
+            }
+        }
+        text
+    };
+    match err {
+        SendError::Transient {
+            message,
+            retry_after,
+        } => SendError::Transient {
+            message: scrub(message),
+            retry_after,
+        },
+        SendError::Permanent { message } => SendError::Permanent {
+            message: scrub(message),
+        },
+    }
+}
+
+/// `Jane <jane@example.org>` -> `jane@example.org`.
+fn bare_address(addr: &str) -> &str {
+    addr.rsplit_once('<')
+        .map_or(addr, |(_, a)| a.trim_end_matches('>'))
+        .trim()
 }
 
 fn permanent(message: impl Into<String>) -> SendError {
@@ -157,108 +192,9 @@ fn inline_filename(image: &InlineImage) -> String {
     format!("{}.{ext}", image.content_id)
 }
 
-/// Connection refused, DNS, TLS, timeout: the provider never judged the
-/// message. `without_url` because the Slack webhook URL is itself a secret.
-fn request_failed(provider: &str, err: reqwest::Error) -> SendError {
-    let what = if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    transient(format!("{provider}: {what}: {}", err.without_url()), None)
-}
-
-/// Seconds only: the providers here send seconds, and an HTTP-date would
-/// need a clock we would have to trust against theirs.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs = headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()?;
-    Some(Duration::from_secs(secs))
-}
-
-/// The non-success answer of an HTTP API, classified.
-async fn status_error(provider: &str, resp: Response) -> SendError {
-    let status = resp.status();
-    let hint = retry_after(resp.headers());
-    let body = resp.text().await.unwrap_or_default();
-    let message = format!(
-        "{provider}: HTTP {}: {}",
-        status.as_u16(),
-        provider_message(&body)
-    );
-    if status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-        || status.is_server_error()
-    {
-        transient(message, hint)
-    } else {
-        permanent(message)
-    }
-}
-
-/// The human part of an error body: Resend's `message`, SendGrid's
-/// `errors[].message`, Slack's plain text, else whatever came back.
-fn provider_message(body: &str) -> String {
-    let json: Option<serde_json::Value> = serde_json::from_str(body).ok();
-    let from_json = json.as_ref().and_then(|v| {
-        if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
-            return Some(m.to_owned());
-        }
-        if let Some(errors) = v.get("errors").and_then(|e| e.as_array()) {
-            let msgs: Vec<&str> = errors
-                .iter()
-                .filter_map(|e| e.get("message").and_then(|m| m.as_str()))
-                .collect();
-            if !msgs.is_empty() {
-                return Some(msgs.join("; "));
-            }
-        }
-        v.get("error").and_then(|m| m.as_str()).map(str::to_owned)
-    });
-    let text = from_json.unwrap_or_else(|| body.trim().to_owned());
-    let text = if text.is_empty() {
-        "(no body)".to_owned()
-    } else {
-        text
-    };
-    truncate(&text, MAX_ERROR_CHARS)
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn provider_messages_come_from_the_json_when_there_is_some() {
-        assert_eq!(
-            provider_message(
-                r#"{"statusCode":422,"message":"Invalid `to` field","name":"validation_error"}"#
-            ),
-            "Invalid `to` field"
-        );
-        assert_eq!(
-            provider_message(r#"{"errors":[{"message":"a","field":null},{"message":"b"}]}"#),
-            "a; b"
-        );
-        assert_eq!(provider_message("no_service\n"), "no_service");
-        assert_eq!(provider_message(""), "(no body)");
-        let long = "x".repeat(1000);
-        assert_eq!(provider_message(&long).chars().count(), MAX_ERROR_CHARS + 1);
-    }
 
     #[test]
     fn inline_images_get_a_file_name_from_their_type() {
@@ -270,6 +206,25 @@ mod tests {
         assert_eq!(inline_filename(&img("image/png")), "chart.png");
         assert_eq!(inline_filename(&img("image/svg+xml")), "chart.svg");
         assert_eq!(inline_filename(&img("nonsense")), "chart.bin");
+    }
+
+    #[test]
+    fn addresses_echoed_by_providers_are_masked() {
+        let email = Email {
+            from: "Ops <ops@example.com>".into(),
+            to: vec!["Jane <jane@example.org>".into()],
+            ..Email::default()
+        };
+        let e = scrub_addresses(
+            permanent("550 5.1.1 <jane@example.org>: Recipient address rejected"),
+            &email,
+        );
+        assert_eq!(
+            e.to_string(),
+            "550 5.1.1 <j***@example.org>: Recipient address rejected"
+        );
+        let e = scrub_addresses(transient("from ops@example.com refused", None), &email);
+        assert_eq!(e.to_string(), "from o***@example.com refused");
     }
 
     #[test]

@@ -52,7 +52,8 @@ impl ResendMailer {
         }
     }
 
-    pub async fn send(&self, email: &Email) -> Result<Accepted, SendError> {
+    /// Through [`super::Mailer::send`], which logs and masks addresses.
+    pub(super) async fn send(&self, email: &Email) -> Result<Accepted, SendError> {
         let from = parse_mailbox("from", &email.from)?;
         let to = recipients(email)?;
         let body = Body {

@@ -153,7 +153,8 @@ impl SmtpMailer {
         self
     }
 
-    pub async fn send(&self, email: &Email) -> Result<Accepted, SendError> {
+    /// Through [`super::Mailer::send`], which logs and masks addresses.
+    pub(super) async fn send(&self, email: &Email) -> Result<Accepted, SendError> {
         let message = build_message(email)?;
         let sent = tokio::time::timeout(self.send_timeout, self.transport.send(message)).await;
         match sent {

@@ -1,0 +1,118 @@
+//! What the HTTP APIs (Resend, SendGrid, Slack) have in common: how a
+//! failed request or a non-success answer becomes a [`SendError`].
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Response, StatusCode};
+
+use super::{permanent, transient};
+use crate::message::SendError;
+
+/// Provider error texts are kept for the outbox's records and logs, not
+/// whole HTML error pages.
+const MAX_ERROR_CHARS: usize = 300;
+
+/// Connection refused, DNS, TLS, timeout: the provider never judged the
+/// message. `without_url` because the Slack webhook URL is itself a secret.
+pub(super) fn request_failed(provider: &str, err: reqwest::Error) -> SendError {
+    let what = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    transient(format!("{provider}: {what}: {}", err.without_url()), None)
+}
+
+/// Seconds only: the providers here send seconds, and an HTTP-date would
+/// need a clock we would have to trust against theirs.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let secs = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(Duration::from_secs(secs))
+}
+
+/// The non-success answer of an HTTP API, classified.
+pub(super) async fn status_error(provider: &str, resp: Response) -> SendError {
+    let status = resp.status();
+    let hint = retry_after(resp.headers());
+    let body = resp.text().await.unwrap_or_default();
+    let message = format!(
+        "{provider}: HTTP {}: {}",
+        status.as_u16(),
+        provider_message(&body)
+    );
+    if status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+    {
+        transient(message, hint)
+    } else {
+        permanent(message)
+    }
+}
+
+/// The human part of an error body: Resend's `message`, SendGrid's
+/// `errors[].message`, Slack's plain text, else whatever came back.
+fn provider_message(body: &str) -> String {
+    let json: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let from_json = json.as_ref().and_then(|v| {
+        if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
+            return Some(m.to_owned());
+        }
+        if let Some(errors) = v.get("errors").and_then(|e| e.as_array()) {
+            let msgs: Vec<&str> = errors
+                .iter()
+                .filter_map(|e| e.get("message").and_then(|m| m.as_str()))
+                .collect();
+            if !msgs.is_empty() {
+                return Some(msgs.join("; "));
+            }
+        }
+        v.get("error").and_then(|m| m.as_str()).map(str::to_owned)
+    });
+    let text = from_json.unwrap_or_else(|| body.trim().to_owned());
+    let text = if text.is_empty() {
+        "(no body)".to_owned()
+    } else {
+        text
+    };
+    truncate(&text, MAX_ERROR_CHARS)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_messages_come_from_the_json_when_there_is_some() {
+        assert_eq!(
+            provider_message(
+                r#"{"statusCode":422,"message":"Invalid `to` field","name":"validation_error"}"#
+            ),
+            "Invalid `to` field"
+        );
+        assert_eq!(
+            provider_message(r#"{"errors":[{"message":"a","field":null},{"message":"b"}]}"#),
+            "a; b"
+        );
+        assert_eq!(provider_message("no_service\n"), "no_service");
+        assert_eq!(provider_message(""), "(no body)");
+        let long = "x".repeat(1000);
+        assert_eq!(provider_message(&long).chars().count(), MAX_ERROR_CHARS + 1);
+    }
+}
