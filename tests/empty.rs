@@ -34,7 +34,8 @@ async fn every_task_runs_on_an_empty_database(pool: PgPool) {
             "workload",
             "alerts",
             "refresh_dashboard",
-            "reminders"
+            "reminders",
+            "deliver_notifications"
         ]
     );
 }

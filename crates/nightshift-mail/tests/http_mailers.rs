@@ -85,6 +85,7 @@ async fn resend_posts_the_message_with_the_inline_chart() {
         .and(path("/emails"))
         .and(header("authorization", format!("Bearer {KEY}").as_str()))
         .and(header("content-type", "application/json"))
+        .and(header("idempotency-key", "report:2026-W48:cto@example.com"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "49a3999c-0ce1"})))
         .expect(1)
         .mount(&server)

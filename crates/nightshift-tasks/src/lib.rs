@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod daily;
+pub mod delivery;
 pub mod hourly;
 pub mod registry;
 pub mod weekly;

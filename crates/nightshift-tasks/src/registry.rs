@@ -6,7 +6,7 @@ use std::sync::Arc;
 use nightshift_core::schedule::VercelJson;
 use nightshift_core::{Route, RouteSpec, Task};
 
-use crate::{daily, hourly, weekly};
+use crate::{daily, delivery, hourly, weekly};
 
 pub const VERCEL_JSON: &str = include_str!("../../../vercel.json");
 
@@ -48,6 +48,7 @@ fn tasks_of(name: &str) -> Vec<Arc<dyn Task>> {
             Arc::new(hourly::alerts::Alerts),
             Arc::new(hourly::refresh_dashboard::RefreshDashboard),
             Arc::new(hourly::reminders::Reminders),
+            Arc::new(delivery::DeliverNotifications),
         ],
         "daily" => vec![
             Arc::new(daily::github_sync::GithubSync),
@@ -57,8 +58,10 @@ fn tasks_of(name: &str) -> Vec<Arc<dyn Task>> {
             Arc::new(daily::export::Export::default()),
         ],
         "weekly" => vec![
+            Arc::new(weekly::weekly_report::WeeklyReport),
             Arc::new(weekly::archive::Archive::default()),
             Arc::new(weekly::health_check::HealthCheck),
+            Arc::new(delivery::DeliverNotifications),
         ],
         other => unreachable!("no task list for route {other}"),
     }

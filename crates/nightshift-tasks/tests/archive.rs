@@ -80,11 +80,19 @@ async fn keeps_the_newest_live_and_loses_nothing(pool: PgPool) {
     assert_eq!(report.details["batches"], 7);
     assert_eq!(totals(&pool).await, SETTLED);
     assert_eq!(
-        count(&pool, "SELECT count(*) FROM sync_events WHERE source = 'github_sync'").await,
+        count(
+            &pool,
+            "SELECT count(*) FROM sync_events WHERE source = 'github_sync'"
+        )
+        .await,
         50
     );
     assert_eq!(
-        count(&pool, "SELECT count(*) FROM job_history WHERE status = 'running'").await,
+        count(
+            &pool,
+            "SELECT count(*) FROM job_history WHERE status = 'running'"
+        )
+        .await,
         1
     );
     // Same columns, same values: the archive is the row that left.

@@ -138,7 +138,10 @@ async fn outbox_queue_and_sync_problems_are_named(pool: PgPool) {
     let reasons = h.reasons.join("\n");
     assert!(reasons.contains("1 notification(s) dead"), "{reasons}");
     // No transport configured: that, not lateness, is the reason given.
-    assert!(reasons.contains("1 e-mail(s) wait for a transport"), "{reasons}");
+    assert!(
+        reasons.contains("1 e-mail(s) wait for a transport"),
+        "{reasons}"
+    );
     assert!(reasons.contains("1 work-queue item(s) failed"), "{reasons}");
     assert!(reasons.contains("Atlas (HTTP 404 Not Found)"), "{reasons}");
     assert_eq!(h.system.outbox_dead, 1);

@@ -73,11 +73,17 @@ impl ResendMailer {
                 })
                 .collect(),
         };
-        let resp = self
+        let mut request = self
             .http
             .post(&self.endpoint)
             .bearer_auth(self.api_key.expose_secret())
-            .timeout(HTTP_TIMEOUT)
+            .timeout(HTTP_TIMEOUT);
+        // Resend drops a second request with the same key for 24 hours: a
+        // crash between its acceptance and our mark does not send twice.
+        if let Some(key) = email.idempotency_key.as_deref().filter(|k| k.len() <= 256) {
+            request = request.header("Idempotency-Key", key);
+        }
+        let resp = request
             .json(&body)
             .send()
             .await

@@ -29,6 +29,7 @@ pub fn report_email() -> Email {
             content_type: "image/png".into(),
             data: png(),
         }],
+        idempotency_key: Some("report:2026-W48:cto@example.com".into()),
     }
 }
 

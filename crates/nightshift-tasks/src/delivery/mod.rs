@@ -21,8 +21,9 @@ use outbox::{Claimed, Failure};
 /// enough to stay polite to its rate limits.
 const CONCURRENCY: usize = 4;
 const BATCH: i64 = 20;
-/// Time one send may take (transport timeouts are below it).
-const SEND_TIME: Duration = Duration::from_secs(30);
+/// No new batch is claimed with less time left than this; a send still in
+/// flight at the deadline is cut off and retried later like any failure.
+const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 
 pub struct DeliverNotifications;
 
@@ -73,7 +74,7 @@ impl Task for DeliverNotifications {
         let quota = ctx.cfg.max_emails_per_run;
         let mut attempted = 0;
         while !channels.is_empty() && attempted < quota {
-            if !ctx.has_time_for(SEND_TIME) {
+            if !ctx.has_time_for(CLAIM_MARGIN) {
                 more_work = true;
                 break;
             }
@@ -87,7 +88,15 @@ impl Task for DeliverNotifications {
             attempted += rows.len() as i64;
             let results: Vec<_> = stream::iter(rows)
                 .map(|row| async {
-                    let result = send(ctx, &t, &row).await;
+                    let result = tokio::time::timeout_at(ctx.deadline, send(ctx, &t, &row))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(SendError::Transient {
+                                message: "the run's deadline came before the provider answered"
+                                    .into(),
+                                retry_after: None,
+                            })
+                        });
                     (row, result)
                 })
                 .buffer_unordered(CONCURRENCY)
@@ -158,12 +167,12 @@ async fn send(
             let mailer = t.mailer.as_ref().expect("claimed only configured channels");
             // A report row whose HTML cannot be loaded is a database hiccup:
             // try again later rather than send a text-only report.
-            let email = compose::email(&ctx.pool, row, &t.from)
-                .await
-                .map_err(|e| SendError::Transient {
+            let email = compose::email(&ctx.pool, row, &t.from).await.map_err(|e| {
+                SendError::Transient {
                     message: format!("{e:#}"),
                     retry_after: None,
-                })?;
+                }
+            })?;
             mailer.send(&email).await.map(|a| a.provider_id)
         }
     }
@@ -201,7 +210,10 @@ async fn settle(
             let (status, what) = match next {
                 Some(at) => {
                     tally.retrying += 1;
-                    (EventStatus::Warning, format!("retry at {}", at.format("%H:%M UTC")))
+                    (
+                        EventStatus::Warning,
+                        format!("retry at {}", at.format("%H:%M UTC")),
+                    )
                 }
                 None => {
                     tally.dead += 1;

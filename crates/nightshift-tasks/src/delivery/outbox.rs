@@ -57,7 +57,7 @@ pub async fn claim(
                FOR UPDATE SKIP LOCKED
         )
         UPDATE notifications n
-           SET status = 'sending', claimed_until = $1 + $4::interval, attempts = n.attempts + 1
+           SET status = 'sending', claimed_until = $4, attempts = n.attempts + 1
           FROM due WHERE n.id = due.id
         RETURNING n.id, n.kind, n.recipient, n.channel, n.subject, n.body, n.dedupe_key,
                   n.attempts, n.report_id
@@ -65,7 +65,7 @@ pub async fn claim(
         now,
         channels,
         limit,
-        pg_interval(LEASE),
+        now + LEASE,
     )
     .fetch_all(pool)
     .await
@@ -114,7 +114,9 @@ pub async fn mark_failed(
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let (error, next) = match failure {
         Failure::Permanent { error } => (error, None),
-        Failure::Retry { error, retry_after } => (error, next_attempt(now, row.attempts, retry_after)),
+        Failure::Retry { error, retry_after } => {
+            (error, next_attempt(now, row.attempts, retry_after))
+        }
     };
     let error: String = error.chars().take(1000).collect();
     sqlx::query!(
@@ -175,10 +177,6 @@ pub async fn stranded(pool: &PgPool, channels: &[String]) -> Result<i64, sqlx::E
     .await
 }
 
-fn pg_interval(d: Duration) -> String {
-    format!("{} seconds", d.num_seconds())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +185,10 @@ mod tests {
     fn retries_wait_longer_then_stop() {
         let now = Utc::now();
         let mins = |a| next_attempt(now, a, None).map(|t| (t - now).num_minutes());
-        assert_eq!([mins(1), mins(2), mins(3), mins(4)], [Some(15), Some(30), Some(60), None]);
+        assert_eq!(
+            [mins(1), mins(2), mins(3), mins(4)],
+            [Some(15), Some(30), Some(60), None]
+        );
         let hinted = next_attempt(now, 1, Some(std::time::Duration::from_secs(3600))).unwrap();
         assert_eq!((hinted - now).num_minutes(), 60);
         assert_eq!(next_attempt(now, 0, None), None);

@@ -189,30 +189,26 @@ impl Step {
                 .fetch_one(pool)
                 .await
             }
-            Self::PurgeEvents => {
-                sqlx::query!(
-                    "DELETE FROM sync_events_archive WHERE id IN (
+            Self::PurgeEvents => sqlx::query!(
+                "DELETE FROM sync_events_archive WHERE id IN (
                          SELECT id FROM sync_events_archive WHERE created_at < $1
                           ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
-                    b.purge_before,
-                    limit,
-                )
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected() as i64)
-            }
-            Self::PurgeRuns => {
-                sqlx::query!(
-                    "DELETE FROM job_history_archive WHERE id IN (
+                b.purge_before,
+                limit,
+            )
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected() as i64),
+            Self::PurgeRuns => sqlx::query!(
+                "DELETE FROM job_history_archive WHERE id IN (
                          SELECT id FROM job_history_archive WHERE started_at < $1
                           ORDER BY started_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
-                    b.purge_before,
-                    limit,
-                )
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected() as i64)
-            }
+                b.purge_before,
+                limit,
+            )
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected() as i64),
         }
     }
 }

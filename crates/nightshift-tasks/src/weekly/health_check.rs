@@ -5,8 +5,8 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use nightshift_core::{RouteSpec, Task, TaskContext, TaskReport};
 use nightshift_core::config::DeliveryConfig;
+use nightshift_core::{RouteSpec, Task, TaskContext, TaskReport};
 use serde::Serialize;
 use sqlx::PgPool;
 

@@ -61,7 +61,10 @@ pub async fn assess_system(
     if r.dead > 0 {
         note(
             Level::Warning,
-            format!("{} notification(s) dead: see `nightshift outbox list`", r.dead),
+            format!(
+                "{} notification(s) dead: see `nightshift outbox list`",
+                r.dead
+            ),
         );
     }
     if r.email_pending > 0 && delivery.email_transport().is_none() {

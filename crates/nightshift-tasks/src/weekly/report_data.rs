@@ -164,10 +164,9 @@ pub async fn gather(
         r#"
         SELECT m.date AS "date!", avg(m.health_score)::float8 AS "average_health!"
           FROM project_metrics m JOIN projects p ON p.id = m.project_id AND p.status = 'active'
-         WHERE m.date >= ($2::timestamptz - interval '28 days')::date AND m.date < $2::timestamptz::date
+         WHERE m.date >= ($1::timestamptz - interval '28 days')::date AND m.date < $1::timestamptz::date
          GROUP BY m.date ORDER BY m.date
         "#,
-        start,
         end,
     )
     .fetch_all(pool)
@@ -248,7 +247,10 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap();
         let p = last_full_week(now, chrono_tz::UTC);
         assert_eq!(p.iso_week, "2026-W48");
-        assert_eq!(p.start, Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap());
+        assert_eq!(
+            p.start,
+            Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap()
+        );
         assert_eq!(p.end, Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap());
         // In Tokyo it is already Monday evening; the same week, local midnights.
         let p = last_full_week(now, chrono_tz::Asia::Tokyo);

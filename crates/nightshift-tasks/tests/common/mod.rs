@@ -20,16 +20,32 @@ pub fn ctx(pool: &PgPool, now: DateTime<Utc>) -> TaskContext {
 }
 
 pub fn ctx_with_deadline(pool: &PgPool, now: DateTime<Utc>, budget: Duration) -> TaskContext {
+    ctx_with_cfg(pool, now, Config::default()).with_budget(budget)
+}
+
+/// A context with its own configuration (transports, recipients, limits).
+pub fn ctx_with_cfg(pool: &PgPool, now: DateTime<Utc>, cfg: Config) -> TaskContext {
     TaskContext {
         pool: pool.clone(),
         now,
-        deadline: tokio::time::Instant::now() + budget,
+        deadline: tokio::time::Instant::now() + Duration::from_secs(30),
         run_id: Uuid::new_v4(),
         job_type: "hourly_metrics",
-        cfg: Arc::new(Config::default()),
+        cfg: Arc::new(cfg),
         routes: nightshift_tasks::specs().into(),
         http: nightshift_core::route::http_client(),
         worker: false,
+    }
+}
+
+pub trait WithBudget {
+    fn with_budget(self, budget: Duration) -> Self;
+}
+
+impl WithBudget for TaskContext {
+    fn with_budget(mut self, budget: Duration) -> Self {
+        self.deadline = tokio::time::Instant::now() + budget;
+        self
     }
 }
 
