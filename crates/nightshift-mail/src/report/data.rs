@@ -88,7 +88,7 @@ pub struct Hotspot {
     pub name: String,
     pub open_bugs: i64,
     pub weight: i64,
-    /// light, normal, heavy, overloaded.
+    /// LOW, MODERATE, HIGH, CRITICAL (the database's `workload_level()`).
     pub level: String,
 }
 

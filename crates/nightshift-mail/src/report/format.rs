@@ -24,12 +24,13 @@ pub const GREY: &str = "#5f6b7a";
 /// Body text.
 pub const INK: &str = "#1f2933";
 
-/// Workload levels from the hotspot query, light to overloaded.
+/// Workload levels of the database's `workload_level()`: LOW, MODERATE,
+/// HIGH, CRITICAL.
 pub fn load_colour(level: &str) -> &'static str {
     match level {
-        "overloaded" => RED,
-        "heavy" => AMBER,
-        "normal" | "light" => GREEN,
+        "CRITICAL" => RED,
+        "HIGH" => AMBER,
+        "MODERATE" | "LOW" => GREEN,
         _ => GREY,
     }
 }

@@ -128,10 +128,10 @@ pub fn sample(now: DateTime<Utc>) -> ReportData {
             })
             .collect(),
         workload_hotspots: vec![
-            hotspot("Dana Whitfield", 23, 71, "overloaded"),
-            hotspot("Ravi Menon", 17, 52, "heavy"),
-            hotspot("Team Payments (unassigned)", 14, 44, "heavy"),
-            hotspot("Lucía Fernández", 9, 26, "normal"),
+            hotspot("Dana Whitfield", 23, 71, "CRITICAL"),
+            hotspot("Ravi Menon", 17, 52, "HIGH"),
+            hotspot("Team Payments (unassigned)", 14, 44, "HIGH"),
+            hotspot("Lucía Fernández", 9, 26, "MODERATE"),
         ],
         health_trend: (0..28)
             .map(|d| {
