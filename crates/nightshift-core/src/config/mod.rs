@@ -157,8 +157,7 @@ impl Config {
             })
             .collect::<Result<_, _>>()?;
         let max_emails_per_run = parse_number(&get, "MAX_EMAILS_PER_RUN", 100, 1..=100_000)?;
-        let archive_retention_days =
-            parse_number(&get, "ARCHIVE_RETENTION_DAYS", 365, 1..=36_500)?;
+        let archive_retention_days = parse_number(&get, "ARCHIVE_RETENTION_DAYS", 365, 1..=36_500)?;
         let delivery = DeliveryConfig::from_lookup(&get)?;
         Ok(Self {
             export_url: get("EXPORT_URL")
