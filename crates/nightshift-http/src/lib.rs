@@ -84,7 +84,7 @@ async fn run_lambda(router: Router) -> Result<(), BoxError> {
         .map_request(|mut req: lambda_http::Request| {
             let end = req
                 .lambda_context_ref()
-                .map(|c| std::time::UNIX_EPOCH + std::time::Duration::from_millis(c.deadline));
+                .and_then(|c| invocation_deadline(c.deadline));
             if let Some(end) = end {
                 req.extensions_mut().insert(InvocationDeadline(end));
             }
@@ -92,6 +92,29 @@ async fn run_lambda(router: Router) -> Result<(), BoxError> {
         })
         .service(router);
     lambda_http::run(service).await
+}
+
+/// Earliest `Lambda-Runtime-Deadline-Ms` taken as a deadline: 2001-09-09 in
+/// Unix milliseconds. Lambda sends the Unix time in milliseconds at which the
+/// invocation times out; a smaller value is not one. `cargo lambda watch`
+/// (1.9) sends the constant 600000, which read as a Unix time is 1970 and
+/// would leave every run a budget of 0.
+const EARLIEST_DEADLINE_MS: u64 = 1_000_000_000_000;
+
+/// The invocation's deadline from the Runtime API header, or None (the
+/// configured budget alone applies) when the value is no Unix time in
+/// milliseconds. A real deadline that has passed is kept: the run then has
+/// no budget and says so.
+fn invocation_deadline(deadline_ms: u64) -> Option<std::time::SystemTime> {
+    if deadline_ms < EARLIEST_DEADLINE_MS {
+        tracing::warn!(
+            deadline_ms,
+            "Lambda-Runtime-Deadline-Ms is not a Unix time in milliseconds \
+             (an emulator?); using the configured budget alone"
+        );
+        return None;
+    }
+    Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline_ms))
 }
 
 /// Every route on one port, at the paths the platform uses. Stops accepting
@@ -124,4 +147,25 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown signal received");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn a_unix_time_in_milliseconds_is_the_deadline() {
+        let ms = 1_795_555_025_000;
+        assert_eq!(
+            invocation_deadline(ms),
+            Some(UNIX_EPOCH + Duration::from_millis(ms))
+        );
+    }
+
+    #[test]
+    fn cargo_lambda_watchs_constant_is_no_deadline() {
+        assert_eq!(invocation_deadline(600_000), None);
+        assert_eq!(invocation_deadline(0), None);
+    }
 }
