@@ -10,6 +10,7 @@ use std::error::Error;
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
@@ -94,6 +95,41 @@ fn ensure_font() -> Result<(), RenderError> {
 }
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+type BarChart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The frame the bar charts share: one category per integer x position
+/// (labelled from `labels`), counts from 0 to `top` on y, light grid.
+pub(crate) fn bar_frame<'a, 'b>(
+    root: &'a Area<'b>,
+    labels: &[String],
+    top: f64,
+    label_colour: RGBColor,
+) -> Result<BarChart<'a, 'b>, Box<dyn Error>> {
+    let n = labels.len() as f64;
+    let mut chart = ChartBuilder::on(root)
+        .margin_top(12 * SCALE)
+        .margin_right(16 * SCALE)
+        .margin_left(6 * SCALE)
+        .margin_bottom(6 * SCALE)
+        .x_label_area_size(26 * SCALE)
+        .y_label_area_size(36 * SCALE)
+        .build_cartesian_2d(-0.5..n - 0.5, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID.stroke_width(SCALE))
+        .axis_style(MUTED.stroke_width(SCALE))
+        .x_labels(labels.len())
+        .x_label_formatter(&|x| at(labels, *x).cloned().unwrap_or_default())
+        .y_labels(5)
+        .y_label_formatter(&whole)
+        .label_style(text(13, label_colour))
+        .draw()?;
+    Ok(chart)
+}
 
 /// Runs `paint` on a white canvas of the given display size and returns the
 /// PNG bytes.

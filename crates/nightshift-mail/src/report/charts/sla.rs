@@ -4,7 +4,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{Chart, GRID, INK, MUTED, SCALE, WIDTH, at, draw, text, whole};
+use super::{Chart, INK, WIDTH, bar_frame, draw, text};
 use crate::report::RenderError;
 use crate::report::data::SeverityCount;
 use crate::report::format::severity_colour;
@@ -21,29 +21,9 @@ pub fn sla_breaches(counts: &[SeverityCount]) -> Result<Option<Chart>, RenderErr
     // Headroom for the count label above the tallest bar.
     let top = (max * 1.2).max(max + 1.0);
     let names: Vec<String> = counts.iter().map(|c| c.severity.clone()).collect();
-    let n = counts.len() as f64;
 
     let png = draw(WIDTH, HEIGHT, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin_top(12 * SCALE)
-            .margin_right(16 * SCALE)
-            .margin_left(6 * SCALE)
-            .margin_bottom(6 * SCALE)
-            .x_label_area_size(26 * SCALE)
-            .y_label_area_size(36 * SCALE)
-            .build_cartesian_2d(-0.5..n - 0.5, 0.0..top)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID.stroke_width(SCALE))
-            .axis_style(MUTED.stroke_width(SCALE))
-            .x_labels(counts.len())
-            .x_label_formatter(&|x| at(&names, *x).cloned().unwrap_or_default())
-            .y_labels(5)
-            .y_label_formatter(&whole)
-            .label_style(text(13, INK))
-            .draw()?;
+        let mut chart = bar_frame(root, &names, top, INK)?;
 
         chart.draw_series(counts.iter().enumerate().map(|(i, c)| {
             let x = i as f64;

@@ -3,7 +3,7 @@
 
 use plotters::prelude::*;
 
-use super::{BLUE, Chart, GRID, INK, MUTED, SCALE, TEAL, WIDTH, at, draw, text, whole};
+use super::{BLUE, Chart, INK, MUTED, SCALE, TEAL, WIDTH, bar_frame, draw, text};
 use crate::report::RenderError;
 use crate::report::data::WeekVelocity;
 
@@ -24,7 +24,6 @@ pub fn velocity(weeks: &[WeekVelocity]) -> Result<Option<Chart>, RenderError> {
         .iter()
         .map(|w| w.week_start.format("%b %-d").to_string())
         .collect();
-    let n = weeks.len() as f64;
     let bar = |x: f64, left: bool, value: i64, colour: RGBColor| {
         let (a, b) = if left {
             (x - 0.38, x - 0.02)
@@ -35,26 +34,7 @@ pub fn velocity(weeks: &[WeekVelocity]) -> Result<Option<Chart>, RenderError> {
     };
 
     let png = draw(WIDTH, HEIGHT, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin_top(12 * SCALE)
-            .margin_right(16 * SCALE)
-            .margin_left(6 * SCALE)
-            .margin_bottom(6 * SCALE)
-            .x_label_area_size(26 * SCALE)
-            .y_label_area_size(36 * SCALE)
-            .build_cartesian_2d(-0.5..n - 0.5, 0.0..top)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID.stroke_width(SCALE))
-            .axis_style(MUTED.stroke_width(SCALE))
-            .x_labels(weeks.len())
-            .x_label_formatter(&|x| at(&labels, *x).cloned().unwrap_or_default())
-            .y_labels(5)
-            .y_label_formatter(&whole)
-            .label_style(text(13, MUTED))
-            .draw()?;
+        let mut chart = bar_frame(root, &labels, top, MUTED)?;
 
         let swatch = move |colour: RGBColor| {
             move |(x, y): (i32, i32)| {
