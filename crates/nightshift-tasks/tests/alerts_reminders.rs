@@ -3,24 +3,12 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use chrono::{Duration, TimeZone, Timelike, Utc};
 use common::*;
 use nightshift_core::{Config, Task};
 use nightshift_tasks::hourly::alerts::Alerts;
 use nightshift_tasks::hourly::reminders::Reminders;
 use sqlx::PgPool;
-
-fn with_cfg(
-    pool: &PgPool,
-    now: chrono::DateTime<Utc>,
-    cfg: Config,
-) -> nightshift_core::TaskContext {
-    let mut c = ctx(pool, now);
-    c.cfg = Arc::new(cfg);
-    c
-}
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn alert_raised_once_resolved_and_raised_again(pool: PgPool) {
@@ -34,13 +22,13 @@ async fn alert_raised_once_resolved_and_raised_again(pool: PgPool) {
     };
 
     let first = Alerts
-        .run(&with_cfg(&pool, t0(), cfg.clone()))
+        .run(&ctx_with_cfg(&pool, t0(), cfg.clone()))
         .await
         .unwrap();
     assert_eq!(first.details["raised"], 1);
     assert_eq!(first.details["notifications"], 2, "owner and ALERT_EMAILS");
     let second = Alerts
-        .run(&with_cfg(&pool, t0() + Duration::hours(1), cfg.clone()))
+        .run(&ctx_with_cfg(&pool, t0() + Duration::hours(1), cfg.clone()))
         .await
         .unwrap();
     assert_eq!(
@@ -58,7 +46,7 @@ async fn alert_raised_once_resolved_and_raised_again(pool: PgPool) {
         .await
         .unwrap();
     let third = Alerts
-        .run(&with_cfg(&pool, t0() + Duration::hours(2), cfg.clone()))
+        .run(&ctx_with_cfg(&pool, t0() + Duration::hours(2), cfg.clone()))
         .await
         .unwrap();
     assert_eq!(third.details["resolved"], 1);
@@ -73,7 +61,7 @@ async fn alert_raised_once_resolved_and_raised_again(pool: PgPool) {
         .await
         .unwrap();
     let fourth = Alerts
-        .run(&with_cfg(&pool, t0() + Duration::minutes(150), cfg))
+        .run(&ctx_with_cfg(&pool, t0() + Duration::minutes(150), cfg))
         .await
         .unwrap();
     assert_eq!(fourth.details["raised"], 1);
@@ -93,7 +81,7 @@ async fn revenue_threshold_and_breach_alerts(pool: PgPool) {
         alert_revenue_threshold: 500.0,
         ..Config::default()
     };
-    Alerts.run(&with_cfg(&pool, t0(), cfg)).await.unwrap();
+    Alerts.run(&ctx_with_cfg(&pool, t0(), cfg)).await.unwrap();
     let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM alerts ORDER BY kind")
         .fetch_all(&pool)
         .await
@@ -135,7 +123,7 @@ async fn reminders_fire_once_per_local_day_across_dst(pool: PgPool) {
         for h in 0..days * 24 {
             let now = from + Duration::hours(h) + Duration::minutes(1);
             let r = Reminders
-                .run(&with_cfg(&pool, now, cfg.clone()))
+                .run(&ctx_with_cfg(&pool, now, cfg.clone()))
                 .await
                 .unwrap();
             if r.details["sent"] == true {
@@ -144,7 +132,11 @@ async fn reminders_fire_once_per_local_day_across_dst(pool: PgPool) {
             }
             // Any other call in the same hour finds the day claimed.
             let again = Reminders
-                .run(&with_cfg(&pool, now + Duration::minutes(30), cfg.clone()))
+                .run(&ctx_with_cfg(
+                    &pool,
+                    now + Duration::minutes(30),
+                    cfg.clone(),
+                ))
                 .await
                 .unwrap();
             assert_ne!(again.details["sent"], true);
@@ -161,4 +153,31 @@ async fn reminders_fire_once_per_local_day_across_dst(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(utc_hours, [13, 13, 12, 12, 12, 12, 12, 13, 13, 13]);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn with_a_slack_webhook_the_channel_hears_every_alert_once(pool: PgPool) {
+    let owner = user(&pool, "Olga", "manager", None).await;
+    let p = project(&pool, "Checkout", Some(owner)).await;
+    bug(&pool, Bug::new(p, "critical", t0() - Duration::hours(1))).await;
+    let mut cfg = Config::default();
+    cfg.delivery.slack_webhook_url =
+        Some("https://hooks.slack.test/services/T/B/X".to_owned().into());
+    let first = Alerts
+        .run(&ctx_with_cfg(&pool, t0(), cfg.clone()))
+        .await
+        .unwrap();
+    assert_eq!(first.details["notifications"], 2, "owner and the channel");
+    let slack: Vec<(String, String)> =
+        sqlx::query_as("SELECT recipient, dedupe_key FROM notifications WHERE channel = 'slack'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(slack.len(), 1);
+    assert!(slack[0].1.ends_with(":slack"), "{slack:?}");
+    Alerts
+        .run(&ctx_with_cfg(&pool, t0() + Duration::hours(1), cfg))
+        .await
+        .unwrap();
+    assert_eq!(count(&pool, "SELECT count(*) FROM notifications").await, 2);
 }
