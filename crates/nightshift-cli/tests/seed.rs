@@ -262,3 +262,39 @@ async fn every_new_subcommand_has_an_example() {
         assert!(out.contains("Example:"), "{cmd:?}: {out}");
     }
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn history_days_fill_project_metrics_oldest_first(pool: PgPool) {
+    let url = database_url(&pool).await;
+    let args = [
+        "seed",
+        "--projects",
+        "4",
+        "--bugs",
+        "300",
+        "--now",
+        NOW,
+        "--history-days",
+        "10",
+    ];
+    let (ok, out) = nightshift(&url, &args).await;
+    assert!(ok, "{out}");
+    // One row per active project and day.
+    let active = count(
+        &pool,
+        "SELECT count(*) FROM projects WHERE status = 'active'",
+    )
+    .await;
+    assert!(active > 0);
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM project_metrics").await,
+        10 * active
+    );
+    let (first, last): (chrono::NaiveDate, chrono::NaiveDate) =
+        sqlx::query_as("SELECT min(date), max(date) FROM project_metrics")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((last - first).num_days(), 9);
+    assert_eq!(last.to_string(), "2026-11-24");
+}

@@ -39,6 +39,11 @@ pub struct SeedArgs {
     /// 2026-11-24T12:00:00Z. Defaults to the current time.
     #[arg(long, value_parser = parse_now)]
     now: Option<DateTime<Utc>>,
+    /// Also compute this many past days of project metrics (health scores)
+    /// with the real `daily_metrics` task, so trends and the weekly report
+    /// have a history to show. `scripts/dev` asks for 28.
+    #[arg(long, default_value_t = 0)]
+    history_days: u32,
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -111,6 +116,10 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
             .context("refreshing dashboard_projects")?;
     }
 
+    if args.history_days > 0 {
+        history(&pool, now, args.history_days).await?;
+    }
+
     println!(
         "seeded {} users ({} executive, {} directors, {} managers, {} engineers), {} projects \
          ({} linked to GitHub), {} bugs in {:.1}s",
@@ -135,6 +144,33 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
         args.seed,
         now.to_rfc3339(),
     );
+    Ok(())
+}
+
+/// Runs `daily_metrics` for each past day, oldest first, as the daily route
+/// would have (its trend term reads the row of 7 days before). Bug statuses
+/// are today's, so the history shows SLA breaches accumulating, not a replay.
+async fn history(pool: &sqlx::PgPool, now: DateTime<Utc>, days: u32) -> anyhow::Result<()> {
+    use nightshift_core::{Task, TaskContext};
+    use nightshift_tasks::daily::daily_metrics::DailyMetrics;
+    let routes: std::sync::Arc<[nightshift_core::RouteSpec]> = nightshift_tasks::specs().into();
+    for back in (0..days).rev() {
+        let ctx = TaskContext {
+            pool: pool.clone(),
+            now: now - chrono::Duration::days(i64::from(back)),
+            deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(600),
+            run_id: uuid::Uuid::new_v4(),
+            job_type: "daily_sync",
+            cfg: std::sync::Arc::new(nightshift_core::Config::default()),
+            routes: routes.clone(),
+            http: nightshift_core::route::http_client(),
+            worker: false,
+        };
+        DailyMetrics
+            .run(&ctx)
+            .await
+            .with_context(|| format!("project metrics of {back} day(s) ago"))?;
+    }
     Ok(())
 }
 
