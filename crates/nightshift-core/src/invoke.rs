@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::auth::authorize;
+use crate::auth::{FormToken, authorize_action};
 use crate::error::HandleError;
 use crate::ledger::{self, Claim, Finish, NewRun};
 use crate::options::RunOptions;
@@ -45,7 +45,7 @@ pub struct RunAnswer {
 impl RunAnswer {
     pub fn http_status(&self) -> StatusCode {
         match self.outcome {
-            "completed" | "skipped_duplicate" | "dry_run" => StatusCode::OK,
+            "completed" | "skipped_duplicate" | "skipped_paused" | "dry_run" => StatusCode::OK,
             "skipped_running" => StatusCode::CONFLICT,
             "timeout" => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -81,7 +81,8 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 
 pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, HandleError> {
     check_method(&req.method)?;
-    authorize(&req.headers, &app.cfg)?;
+    let form = req.extensions.get::<FormToken>();
+    authorize_action(&req.headers, &app.cfg, app.clock.now(), form)?;
     let names = route.task_names();
     let opts = RunOptions::parse(req.uri.query(), &names)?;
     let pool = app.db.ready().await?;
@@ -144,6 +145,21 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             "authorized; database and schema ready; would run: {}",
             planned.join(", ")
         ));
+        return Ok(answer);
+    }
+
+    // A pause stops every call of the job, forced ones too: an operator pauses
+    // a job because running it is wrong right now, whoever asks.
+    if let Some(p) = crate::pause::pause_of(ledger_pool, spec.job_type)
+        .await
+        .map_err(HandleError::from_db)?
+    {
+        crate::pause::record_skip(ledger_pool, &p, spec.path, trigger, now)
+            .await
+            .map_err(HandleError::from_db)?;
+        answer.outcome = "skipped_paused";
+        answer.message = Some(crate::pause::skip_message(&p));
+        tracing::info!(job_type = spec.job_type, "job paused; call skipped");
         return Ok(answer);
     }
 

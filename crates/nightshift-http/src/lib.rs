@@ -76,6 +76,23 @@ pub async fn run_route(name: &str) -> Result<(), BoxError> {
     vercel_runtime::run(service).await
 }
 
+/// Entry point of the status binary (`api/status.rs`): the same adapters
+/// as a route, serving the monitoring endpoints instead of a task list.
+pub async fn run_status() -> Result<(), BoxError> {
+    init_tracing();
+    let router = match app_from_env() {
+        Ok(app) => nightshift_status::standalone_router(Arc::new(app)),
+        Err(msg) => config_error_router(msg),
+    };
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return run_lambda(router).await;
+    }
+    let service = ServiceBuilder::new()
+        .layer(vercel_runtime::axum::VercelLayer::new())
+        .service(router);
+    vercel_runtime::run(service).await
+}
+
 /// Lambda tells each invocation its deadline; the run's budget must end
 /// before it, so it rides along as an `InvocationDeadline`.
 async fn run_lambda(router: Router) -> Result<(), BoxError> {
@@ -94,12 +111,14 @@ async fn run_lambda(router: Router) -> Result<(), BoxError> {
     lambda_http::run(service).await
 }
 
-/// Every route on one port, at the paths the platform uses. Stops accepting
+/// Every route on one port, at the paths the platform uses, and the status
+/// endpoints next to them. Stops accepting
 /// on Ctrl-C or SIGTERM and lets calls in flight finish.
 pub async fn serve_local(app: Arc<App>, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(addr = %listener.local_addr()?, "serving routes");
-    axum::serve(listener, all_routes_router(app))
+    let router = all_routes_router(app.clone()).merge(nightshift_status::router(app));
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
 }
