@@ -3,10 +3,13 @@
 
 mod bench;
 mod check;
+mod ops;
+mod outbox;
 mod project;
 mod run;
 mod seed;
 mod status;
+mod trigger;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,9 +52,33 @@ enum Command {
         after_help = "Example:\n  nightshift run hourly --tasks watch_jobs --force\n\nExit code 0 only when the run completed or the slot already had one."
     )]
     Run(run::RunArgs),
-    /// The latest runs of each job.
-    #[command(after_help = "Example:\n  nightshift status --json")]
+    /// Health, and per job: last and next run, success rate, durations, pause.
+    #[command(after_help = "Example:\n  nightshift status\n  nightshift status --json --limit 10")]
     Status(status::StatusArgs),
+    /// Recent runs from the ledger, newest first.
+    #[command(
+        after_help = "Example:\n  nightshift runs --job hourly --limit 10\n  nightshift runs --json"
+    )]
+    Runs(ops::RunsArgs),
+    /// Pause a job: its route answers skipped_paused until resumed.
+    #[command(after_help = "Example:\n  nightshift pause daily --reason \"GitHub migration\"")]
+    Pause(ops::PauseArgs),
+    /// Resume a paused job.
+    #[command(after_help = "Example:\n  nightshift resume daily")]
+    Resume(ops::PauseArgs),
+    /// The notification outbox: list, retry a dead one, purge the dead.
+    #[command(
+        after_help = "Example:\n  nightshift outbox list --status dead\n  nightshift outbox retry 42\n  nightshift outbox purge-dead"
+    )]
+    Outbox(outbox::OutboxArgs),
+    /// Alerts raised by the jobs, newest first.
+    #[command(after_help = "Example:\n  nightshift alerts --open\n  nightshift alerts --json")]
+    Alerts(ops::AlertsArgs),
+    /// Call a deployed route over HTTP with CRON_SECRET, like curl.
+    #[command(
+        after_help = "Example:\n  CRON_SECRET=… nightshift trigger hourly --url https://your-app.vercel.app\n  nightshift trigger daily --url http://localhost:3000 --query force=true\n\nExit code 0 only for a 2xx answer."
+    )]
+    Trigger(trigger::TriggerArgs),
     /// Fill an empty database with a synthetic organisation: users, projects, bugs.
     #[command(
         after_help = "Example:\n  nightshift migrate && nightshift seed --projects 25 --bugs 2000 --seed 42\n  nightshift seed --projects 1000 --bugs 200000 --now 2026-11-24T12:00:00Z\n\nThe same --seed and --now give identical rows. Refuses a database that has projects."
@@ -86,6 +113,15 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(code);
         }
         Command::Status(args) => status::status(args).await,
+        Command::Runs(args) => ops::runs(args).await,
+        Command::Pause(args) => ops::pause_or_resume(args, false).await,
+        Command::Resume(args) => ops::pause_or_resume(args, true).await,
+        Command::Outbox(args) => outbox::outbox(args).await,
+        Command::Alerts(args) => ops::alerts(args).await,
+        Command::Trigger(args) => {
+            let code = trigger::trigger(args).await?;
+            std::process::exit(code);
+        }
         Command::Seed(args) => seed::seed(args).await,
         Command::Project(args) => project::project(args).await,
         Command::Bench(args) => bench::bench(args).await,
