@@ -4,6 +4,9 @@
 //! Read-only except pause/resume; runs are started by the routes themselves.
 
 pub mod data;
+pub mod page;
+mod report;
+mod signin;
 
 use std::sync::Arc;
 
@@ -25,6 +28,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/status", any(status))
         .route("/api/health", any(health))
         .route("/api/status/jobs/{job}/{action}", any(job_action))
+        .route("/api/status/login", any(signin::login))
+        .route("/api/status/logout", any(signin::logout))
+        .route("/api/status/report/latest", any(report::latest))
         .with_state(app)
 }
 
@@ -33,7 +39,11 @@ pub fn standalone_router(app: Arc<App>) -> Router {
     router(app).fallback(|| async { (StatusCode::NOT_FOUND, "no such route\n") })
 }
 
-fn only(method: &Method, allowed: &Method, allow: &'static str) -> Result<(), HandleError> {
+pub(crate) fn only(
+    method: &Method,
+    allowed: &Method,
+    allow: &'static str,
+) -> Result<(), HandleError> {
     if method == allowed {
         Ok(())
     } else {
@@ -41,7 +51,7 @@ fn only(method: &Method, allowed: &Method, allow: &'static str) -> Result<(), Ha
     }
 }
 
-fn respond(result: Result<Response, HandleError>) -> Response {
+pub(crate) fn respond(result: Result<Response, HandleError>) -> Response {
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
@@ -75,15 +85,51 @@ async fn status_inner(app: &App, req: Request) -> Result<Response, HandleError> 
     only(req.method(), &Method::GET, "GET")?;
     let format = format_of(req.uri().query())?;
     let now = app.clock.now();
-    auth::authorize_read(req.headers(), &app.cfg, now)?;
+    match auth::authorize_read(req.headers(), &app.cfg, now) {
+        Err(HandleError::Unauthorized) if format == Format::Html => {
+            return Ok(html(
+                StatusCode::UNAUTHORIZED,
+                &page::SignIn { error: None },
+            ));
+        }
+        other => other?,
+    }
     let pool = app.db.ready().await?;
     let status = data::collect(pool, &app.specs(), &app.cfg, now)
         .await
         .map_err(internal)?;
     Ok(match format {
         Format::Json => axum::Json(status).into_response(),
-        Format::Html => axum::Json(status).into_response(),
+        Format::Html => {
+            let csrf = auth::session_expiry(req.headers(), &app.cfg, now)
+                .map(|exp| auth::csrf_token(&app.cfg, exp))
+                .transpose()?;
+            html(
+                StatusCode::OK,
+                &page::Dashboard::new(&status, app.cfg.org_timezone, csrf),
+            )
+        }
     })
+}
+
+pub(crate) fn html(code: StatusCode, page: &impl askama::Template) -> Response {
+    match page.render() {
+        Ok(body) => (
+            code,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+                // The page has no script of its own, so none may run.
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => HandleError::Internal(format!("rendering the page: {e}")).into_response(),
+    }
 }
 
 /// For load balancers and uptime monitors: no auth, so nothing but one word.
