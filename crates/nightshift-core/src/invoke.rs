@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use http::request::Parts;
 use http::{HeaderMap, StatusCode};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::json;
 use tokio::time::Instant;
@@ -220,6 +221,8 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     let span = tracing::info_span!("run", %run_id, job_type = spec.job_type, route = spec.path);
     async {
         tracing::info!(slot = ?slot, trigger, tasks = tasks.len(), "run claimed");
+        let ping_url = app.cfg.healthcheck_url.as_ref().map(|u| u.expose_secret());
+        crate::ping::start(&app.http, ping_url, &answer).await;
         let started = Instant::now();
         let plan = RunPlan {
             pool,
@@ -279,6 +282,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             duration_ms = answer.duration_ms,
             "run finished"
         );
+        crate::ping::finish(&app.http, ping_url, &answer).await;
         Ok(answer)
     }
     .instrument(span)

@@ -10,6 +10,7 @@ pub mod invoke;
 pub mod ledger;
 pub mod options;
 pub mod pause;
+pub mod ping;
 pub mod retry;
 pub mod route;
 pub mod runner;
