@@ -36,9 +36,10 @@ enum Command {
         after_help = "Example:\n  DATABASE_URL=postgres://localhost/nightshift nightshift migrate"
     )]
     Migrate,
-    /// Serve every route on one port, at the paths Vercel uses.
+    /// Serve every route and the status dashboard on one port, at the paths
+    /// Vercel uses, and fire the crons of vercel.json (UTC) like the platform.
     #[command(
-        after_help = "Example:\n  nightshift serve --port 3000\n  curl -H \"Authorization: Bearer $CRON_SECRET\" localhost:3000/api/cron/hourly"
+        after_help = "Example:\n  nightshift serve --port 3000\n  curl -H \"Authorization: Bearer $CRON_SECRET\" localhost:3000/api/cron/hourly\n  open http://localhost:3000/api/status?format=html\n\nCtrl-C or SIGTERM: stops scheduling, lets running jobs finish within their budget, marks any still running failed (shutdown)."
     )]
     Serve {
         #[arg(long, default_value_t = 3000, env = "PORT")]
@@ -46,6 +47,9 @@ enum Command {
         /// Address to bind; loopback unless you mean to expose it.
         #[arg(long, default_value = "127.0.0.1")]
         host: std::net::IpAddr,
+        /// Do not fire the crons of vercel.json (serve calls only).
+        #[arg(long)]
+        no_scheduler: bool,
     },
     /// Run a route now, in this process, through the same handler as HTTP.
     #[command(
@@ -107,7 +111,11 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Migrate => migrate().await,
-        Command::Serve { port, host } => serve(SocketAddr::new(host, port)).await,
+        Command::Serve {
+            port,
+            host,
+            no_scheduler,
+        } => serve(SocketAddr::new(host, port), !no_scheduler).await,
         Command::Run(args) => {
             let code = run::run(args).await?;
             std::process::exit(code);
@@ -147,12 +155,16 @@ async fn migrate() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(addr: SocketAddr) -> anyhow::Result<()> {
+async fn serve(addr: SocketAddr, schedule: bool) -> anyhow::Result<()> {
     let app = nightshift_http::app_from_env().map_err(anyhow::Error::msg)?;
     if app.cfg.cron_secret.is_none() {
         tracing::warn!("CRON_SECRET is not set: every route will answer 500 until it is");
     }
-    nightshift_http::serve_local(Arc::new(app), addr)
+    let opts = nightshift_http::ServeOptions {
+        schedule,
+        ..Default::default()
+    };
+    nightshift_http::serve_local(Arc::new(app), addr, opts)
         .await
         .with_context(|| format!("serving on {addr}"))
 }

@@ -217,6 +217,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         }
     }
     answer.run_id = Some(run_id);
+    track(app, run_id, true);
 
     let span = tracing::info_span!("run", %run_id, job_type = spec.job_type, route = spec.path);
     async {
@@ -257,7 +258,9 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             },
         )
         .await
-        .map_err(HandleError::from_db)?;
+        .map_err(HandleError::from_db);
+        track(app, run_id, false);
+        let fenced = fenced?;
         answer.tasks = outcomes;
         if fenced {
             answer.outcome = status;
@@ -287,6 +290,15 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     }
     .instrument(span)
     .await
+}
+
+fn track(app: &App, run_id: Uuid, running: bool) {
+    let mut set = app.inflight.lock().unwrap_or_else(|p| p.into_inner());
+    if running {
+        set.insert(run_id);
+    } else {
+        set.remove(&run_id);
+    }
 }
 
 /// failed beats timeout beats completed: the worst thing that happened.

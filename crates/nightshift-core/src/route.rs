@@ -52,6 +52,9 @@ pub struct App {
     pub routes: Vec<Route>,
     pub retry: RetryPolicy,
     pub http: reqwest::Client,
+    /// Runs this process claimed and has not finished: what a shutdown that
+    /// cannot wait must mark failed.
+    pub inflight: Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
 }
 
 impl App {
@@ -69,6 +72,7 @@ impl App {
             routes,
             retry: RetryPolicy::default(),
             http: http_client(),
+            inflight: Arc::default(),
         }
     }
 
@@ -80,6 +84,35 @@ impl App {
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
+    }
+
+    /// Marks this process's unfinished runs `failed` with `reason` (a
+    /// shutdown that could not wait for them). Fenced like a finish: a run
+    /// that ended meanwhile keeps its own verdict. Returns how many.
+    pub async fn abandon_inflight(&self, reason: &str) -> Result<u64, HandleError> {
+        let ids: Vec<uuid::Uuid> = self
+            .inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let pool = self.db.ledger()?;
+        crate::ledger::abandon(pool, &ids, reason, self.clock.now())
+            .await
+            .map_err(HandleError::from_db)
+    }
+
+    /// The longest budget of any route: how long a shutdown waits for runs.
+    pub fn longest_budget(&self) -> Duration {
+        self.routes
+            .iter()
+            .map(|r| self.budget(&r.spec))
+            .max()
+            .unwrap_or_default()
     }
 
     pub fn route(&self, name: &str) -> Option<&Route> {
