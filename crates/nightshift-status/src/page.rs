@@ -216,8 +216,15 @@ fn utc(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// The same instant in ORG_TIMEZONE; nothing when that is UTC.
 fn local(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string() + &format!(" ({tz})")
+    if tz == chrono_tz::UTC {
+        return String::new();
+    }
+    format!(
+        "{} ({tz})",
+        t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z")
+    )
 }
 
 fn rate(s: &Stats) -> String {
