@@ -50,6 +50,16 @@ async fn paused_job_skips_every_call_until_resumed(pool: PgPool) {
             .all(|(s, m)| s == "warning" && m.contains("paused"))
     );
 
+    // A dry run says so, and writes nothing.
+    let a = call(
+        &client,
+        &format!("{base}/api/cron/hourly?dry_run=true"),
+        Some(&bearer()),
+    )
+    .await;
+    assert_eq!(a.body["outcome"], "dry_run");
+    assert!(a.body["message"].as_str().unwrap().contains("is paused"));
+
     // Other jobs are not affected.
     let a = call(
         &client,
@@ -86,4 +96,49 @@ fn unknown_job_names_the_valid_ones() {
         err.contains("hourly (hourly_metrics)") && err.contains("weekly"),
         "{err}"
     );
+}
+
+/// Slots skipped while paused are the operator's choice: watch_jobs does not
+/// raise them as missed runs once the job is resumed.
+#[sqlx::test(migrations = "./migrations")]
+async fn slots_skipped_while_paused_are_not_missed(pool: PgPool) {
+    let t = real_app(&pool);
+    let base = serve(t.app.clone()).await;
+    let client = reqwest::Client::new();
+    let url = format!("{base}/api/cron/hourly");
+    let a = call(&client, &url, Some(&bearer())).await; // slot 21:00
+    assert_eq!(a.body["outcome"], "completed", "{:?}", a.body);
+    pause::pause(&pool, "hourly_metrics", "test", None, t0())
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        t.clock.advance(chrono::Duration::hours(1)); // slots 22:00 and 23:00
+        let a = call(&client, &url, Some(&bearer())).await;
+        assert_eq!(a.body["outcome"], "skipped_paused");
+    }
+    pause::resume(&pool, "hourly_metrics", "test", t0())
+        .await
+        .unwrap();
+    t.clock.advance(chrono::Duration::hours(1)); // slot 00:00, watch_jobs runs first
+    let a = call(&client, &url, Some(&bearer())).await;
+    assert_eq!(a.body["outcome"], "completed", "{:?}", a.body);
+    let missed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM alerts WHERE dedupe_key = 'watch_jobs:missed_cron:hourly_metrics'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(missed, 0);
+
+    // A slot with no call at all is still missed.
+    t.clock.advance(chrono::Duration::hours(2)); // 01:00 never called
+    let a = call(&client, &url, Some(&bearer())).await;
+    assert_eq!(a.body["outcome"], "completed");
+    let title: String = sqlx::query_scalar(
+        "SELECT title FROM alerts WHERE dedupe_key = 'watch_jobs:missed_cron:hourly_metrics'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(title.contains("missed 1 scheduled run"), "{title}");
 }

@@ -142,10 +142,17 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     }
     if opts.dry_run {
         let planned: Vec<&str> = tasks.iter().map(|t| t.name()).collect();
-        answer.message = Some(format!(
+        let mut message = format!(
             "authorized; database and schema ready; would run: {}",
             planned.join(", ")
-        ));
+        );
+        if let Some(p) = crate::pause::pause_of(ledger_pool, spec.job_type)
+            .await
+            .map_err(HandleError::from_db)?
+        {
+            message = format!("{message}; but {}", crate::pause::skip_message(&p));
+        }
+        answer.message = Some(message);
         return Ok(answer);
     }
 
@@ -155,7 +162,13 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         .await
         .map_err(HandleError::from_db)?
     {
-        crate::pause::record_skip(ledger_pool, &p, spec.path, trigger, now)
+        let call = crate::pause::SkippedCall {
+            route: spec.path,
+            trigger,
+            slot,
+            now,
+        };
+        crate::pause::record_skip(ledger_pool, &p, &call)
             .await
             .map_err(HandleError::from_db)?;
         answer.outcome = "skipped_paused";

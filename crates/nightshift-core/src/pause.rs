@@ -130,30 +130,38 @@ async fn record(
 }
 
 /// The event a skipped call leaves behind, so the history shows why the
-/// scheduled slot has no run.
+/// scheduled slot has no run (and `watch_jobs` does not call it missed).
 pub async fn record_skip(
     pool: &PgPool,
     p: &Pause,
-    route: &str,
-    trigger: &str,
-    now: DateTime<Utc>,
+    call: &SkippedCall<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO sync_events (event_type, source, status, message, details, created_at)
          VALUES ('job_skipped', 'ledger', 'warning', $1,
                  jsonb_build_object('job_type', $2::text, 'route', $3::text, 'trigger', $4::text,
-                                    'paused_at', $5::timestamptz, 'paused_by', $6::text), $7)",
+                                    'slot', $5::timestamptz, 'paused_at', $6::timestamptz,
+                                    'paused_by', $7::text), $8)",
     )
     .bind(skip_message(p))
     .bind(&p.job_type)
-    .bind(route)
-    .bind(trigger)
+    .bind(call.route)
+    .bind(call.trigger)
+    .bind(call.slot)
     .bind(p.paused_at)
     .bind(&p.paused_by)
-    .bind(now)
+    .bind(call.now)
     .execute(pool)
     .await?;
     Ok(())
+}
+
+pub struct SkippedCall<'a> {
+    pub route: &'a str,
+    pub trigger: &'a str,
+    /// The slot the call stood for; None for forced and partial calls.
+    pub slot: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
 }
 
 pub fn skip_message(p: &Pause) -> String {
