@@ -17,6 +17,7 @@ use crate::auth::{FormToken, authorize_action};
 use crate::error::HandleError;
 use crate::ledger::{self, Claim, Finish, NewRun};
 use crate::options::RunOptions;
+use crate::pause;
 use crate::route::{App, InvocationDeadline, Route, check_method, deadline_after};
 use crate::runner::{RunPlan, TaskOutcome, TaskStatus, run_tasks};
 use crate::schedule::{BOOKKEEPING_MARGIN, budget_within};
@@ -140,39 +141,34 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             spec.path
         )));
     }
+    // A pause stops every call of the job, forced ones too (docs/decisions.md, 20).
+    let paused = pause::pause_of(ledger_pool, spec.job_type)
+        .await
+        .map_err(HandleError::from_db)?;
     if opts.dry_run {
         let planned: Vec<&str> = tasks.iter().map(|t| t.name()).collect();
-        let mut message = format!(
+        let ready = format!(
             "authorized; database and schema ready; would run: {}",
             planned.join(", ")
         );
-        if let Some(p) = crate::pause::pause_of(ledger_pool, spec.job_type)
-            .await
-            .map_err(HandleError::from_db)?
-        {
-            message = format!("{message}; but {}", crate::pause::skip_message(&p));
-        }
-        answer.message = Some(message);
+        answer.message = Some(match &paused {
+            Some(p) => format!("{ready}; but {}", pause::skip_message(p)),
+            None => ready,
+        });
         return Ok(answer);
     }
-
-    // A pause stops every call of the job, forced ones too: an operator pauses
-    // a job because running it is wrong right now, whoever asks.
-    if let Some(p) = crate::pause::pause_of(ledger_pool, spec.job_type)
-        .await
-        .map_err(HandleError::from_db)?
-    {
-        let call = crate::pause::SkippedCall {
+    if let Some(p) = paused {
+        let call = pause::SkippedCall {
             route: spec.path,
             trigger,
             slot,
             now,
         };
-        crate::pause::record_skip(ledger_pool, &p, &call)
+        pause::record_skip(ledger_pool, &p, &call)
             .await
             .map_err(HandleError::from_db)?;
         answer.outcome = "skipped_paused";
-        answer.message = Some(crate::pause::skip_message(&p));
+        answer.message = Some(pause::skip_message(&p));
         tracing::info!(job_type = spec.job_type, "job paused; call skipped");
         return Ok(answer);
     }
@@ -230,7 +226,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         }
     }
     answer.run_id = Some(run_id);
-    track(app, run_id, true);
+    app.track(run_id, true);
 
     let span = tracing::info_span!("run", %run_id, job_type = spec.job_type, route = spec.path);
     async {
@@ -272,7 +268,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         )
         .await
         .map_err(HandleError::from_db);
-        track(app, run_id, false);
+        app.track(run_id, false);
         let fenced = fenced?;
         answer.tasks = outcomes;
         if fenced {
@@ -303,15 +299,6 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     }
     .instrument(span)
     .await
-}
-
-fn track(app: &App, run_id: Uuid, running: bool) {
-    let mut set = app.inflight.lock().unwrap_or_else(|p| p.into_inner());
-    if running {
-        set.insert(run_id);
-    } else {
-        set.remove(&run_id);
-    }
 }
 
 /// failed beats timeout beats completed: the worst thing that happened.

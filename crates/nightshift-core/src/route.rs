@@ -86,6 +86,16 @@ impl App {
         self
     }
 
+    /// Runs claimed and not yet finished by this process (see `inflight`).
+    pub(crate) fn track(&self, run_id: uuid::Uuid, running: bool) {
+        let mut set = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if running {
+            set.insert(run_id);
+        } else {
+            set.remove(&run_id);
+        }
+    }
+
     /// Marks this process's unfinished runs `failed` with `reason` (a
     /// shutdown that could not wait for them). Fenced like a finish: a run
     /// that ended meanwhile keeps its own verdict. Returns how many.
