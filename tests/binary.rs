@@ -63,3 +63,71 @@ async fn hourly_binary_answers_under_vercel_dev(pool: PgPool) {
     assert_eq!(row, ("completed".into(), "cron".into()));
     child.kill().await.unwrap();
 }
+
+/// The status function (`api/status.rs`) on its own, as Vercel runs it.
+#[sqlx::test(migrations = "./migrations")]
+async fn status_binary_answers_under_vercel_dev(pool: PgPool) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_status"))
+        .env_clear()
+        .env("VERCEL_DEV_PORT", port.to_string())
+        .env("DATABASE_URL", database_url(&pool).await)
+        .env("CRON_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("status binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("binary exited before listening");
+        if line.contains(&format!("listening: {port}")) {
+            break;
+        }
+    }
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let health = client
+        .get(format!("{base}/api/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.text().await.unwrap(), "ok\n");
+    let a = call(&client, &format!("{base}/api/status"), None).await;
+    assert_eq!(a.status, 405, "POST is not a status read");
+    let resp = client
+        .get(format!("{base}/api/status"))
+        .header("authorization", bearer())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["jobs"].as_array().unwrap().len(), 3, "{body}");
+    let unauth = client
+        .get(format!("{base}/api/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauth.status(), 401);
+    let cron = client
+        .get(format!("{base}/api/cron/hourly"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cron.status(),
+        404,
+        "the status function serves no cron route"
+    );
+    child.kill().await.unwrap();
+}

@@ -78,6 +78,20 @@ pub async fn serve(app: Arc<App>) -> String {
     format!("http://{addr}")
 }
 
+/// The cron routes and the status endpoints on one port, as `nightshift serve`.
+pub async fn serve_all(app: Arc<App>) -> String {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router =
+        nightshift_core::all_routes_router(app.clone()).merge(nightshift_status::router(app));
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    format!("http://{addr}")
+}
+
 pub struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,

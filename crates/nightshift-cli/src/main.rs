@@ -3,10 +3,13 @@
 
 mod bench;
 mod check;
+mod ops;
+mod outbox;
 mod project;
 mod run;
 mod seed;
 mod status;
+mod trigger;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,9 +36,10 @@ enum Command {
         after_help = "Example:\n  DATABASE_URL=postgres://localhost/nightshift nightshift migrate"
     )]
     Migrate,
-    /// Serve every route on one port, at the paths Vercel uses.
+    /// Serve every route and the status dashboard on one port, at the paths
+    /// Vercel uses, and fire the crons of vercel.json (UTC) like the platform.
     #[command(
-        after_help = "Example:\n  nightshift serve --port 3000\n  curl -H \"Authorization: Bearer $CRON_SECRET\" localhost:3000/api/cron/hourly"
+        after_help = "Example:\n  nightshift serve --port 3000\n  curl -H \"Authorization: Bearer $CRON_SECRET\" localhost:3000/api/cron/hourly\n  open http://localhost:3000/api/status?format=html\n\nCtrl-C or SIGTERM: stops scheduling, lets running jobs finish within their budget, marks any still running failed (shutdown)."
     )]
     Serve {
         #[arg(long, default_value_t = 3000, env = "PORT")]
@@ -43,15 +47,42 @@ enum Command {
         /// Address to bind; loopback unless you mean to expose it.
         #[arg(long, default_value = "127.0.0.1")]
         host: std::net::IpAddr,
+        /// Do not fire the crons of vercel.json (serve calls only).
+        #[arg(long)]
+        no_scheduler: bool,
     },
     /// Run a route now, in this process, through the same handler as HTTP.
     #[command(
         after_help = "Example:\n  nightshift run hourly --tasks watch_jobs --force\n\nExit code 0 only when the run completed or the slot already had one."
     )]
     Run(run::RunArgs),
-    /// The latest runs of each job.
-    #[command(after_help = "Example:\n  nightshift status --json")]
+    /// Health, and per job: last and next run, success rate, durations, pause.
+    #[command(after_help = "Example:\n  nightshift status\n  nightshift status --json --limit 10")]
     Status(status::StatusArgs),
+    /// Recent runs from the ledger, newest first.
+    #[command(
+        after_help = "Example:\n  nightshift runs --job hourly --limit 10\n  nightshift runs --json"
+    )]
+    Runs(ops::RunsArgs),
+    /// Pause a job: its route answers skipped_paused until resumed.
+    #[command(after_help = "Example:\n  nightshift pause daily --reason \"GitHub migration\"")]
+    Pause(ops::PauseArgs),
+    /// Resume a paused job.
+    #[command(after_help = "Example:\n  nightshift resume daily")]
+    Resume(ops::PauseArgs),
+    /// The notification outbox: list, retry a dead one, purge the dead.
+    #[command(
+        after_help = "Example:\n  nightshift outbox list --status dead\n  nightshift outbox retry 42\n  nightshift outbox purge-dead"
+    )]
+    Outbox(outbox::OutboxArgs),
+    /// Alerts raised by the jobs, newest first.
+    #[command(after_help = "Example:\n  nightshift alerts --open\n  nightshift alerts --json")]
+    Alerts(ops::AlertsArgs),
+    /// Call a deployed route over HTTP with CRON_SECRET, like curl.
+    #[command(
+        after_help = "Example:\n  CRON_SECRET=… nightshift trigger hourly --url https://your-app.vercel.app\n  nightshift trigger daily --url http://localhost:3000 --query force=true\n\nExit code 0 only for a 2xx answer."
+    )]
+    Trigger(trigger::TriggerArgs),
     /// Fill an empty database with a synthetic organisation: users, projects, bugs.
     #[command(
         after_help = "Example:\n  nightshift migrate && nightshift seed --projects 25 --bugs 2000 --seed 42\n  nightshift seed --projects 1000 --bugs 200000 --now 2026-11-24T12:00:00Z\n\nThe same --seed and --now give identical rows. Refuses a database that has projects."
@@ -80,12 +111,25 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Migrate => migrate().await,
-        Command::Serve { port, host } => serve(SocketAddr::new(host, port)).await,
+        Command::Serve {
+            port,
+            host,
+            no_scheduler,
+        } => serve(SocketAddr::new(host, port), !no_scheduler).await,
         Command::Run(args) => {
             let code = run::run(args).await?;
             std::process::exit(code);
         }
         Command::Status(args) => status::status(args).await,
+        Command::Runs(args) => ops::runs(args).await,
+        Command::Pause(args) => ops::pause_or_resume(args, false).await,
+        Command::Resume(args) => ops::pause_or_resume(args, true).await,
+        Command::Outbox(args) => outbox::outbox(args).await,
+        Command::Alerts(args) => ops::alerts(args).await,
+        Command::Trigger(args) => {
+            let code = trigger::trigger(args).await?;
+            std::process::exit(code);
+        }
         Command::Seed(args) => seed::seed(args).await,
         Command::Project(args) => project::project(args).await,
         Command::Bench(args) => bench::bench(args).await,
@@ -111,12 +155,16 @@ async fn migrate() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(addr: SocketAddr) -> anyhow::Result<()> {
+async fn serve(addr: SocketAddr, schedule: bool) -> anyhow::Result<()> {
     let app = nightshift_http::app_from_env().map_err(anyhow::Error::msg)?;
     if app.cfg.cron_secret.is_none() {
         tracing::warn!("CRON_SECRET is not set: every route will answer 500 until it is");
     }
-    nightshift_http::serve_local(Arc::new(app), addr)
+    let opts = nightshift_http::ServeOptions {
+        schedule,
+        ..Default::default()
+    };
+    nightshift_http::serve_local(Arc::new(app), addr, opts)
         .await
         .with_context(|| format!("serving on {addr}"))
 }

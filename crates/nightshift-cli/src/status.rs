@@ -1,82 +1,123 @@
-//! `nightshift status`: the last runs of each job, as a table or JSON.
+//! `nightshift status`: the facts of `GET /api/status` (the same code
+//! gathers them), as a table or JSON.
 
+use chrono::Utc;
 use clap::Args;
-use nightshift_tasks::registry::ROUTES;
-use serde_json::json;
+use nightshift_core::Config;
+use nightshift_status::data::{self, Stats};
 
 #[derive(Args)]
 pub struct StatusArgs {
-    /// Print JSON instead of a table.
+    /// Print JSON (the body of GET /api/status) instead of a table.
     #[arg(long)]
     json: bool,
     /// Runs shown per job.
     #[arg(long, default_value_t = 5)]
-    limit: i64,
+    limit: usize,
 }
 
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
     let pool = crate::connect().await?;
-    let job_types: Vec<String> = ROUTES.iter().map(|r| r.2.to_owned()).collect();
-    let rows = sqlx::query!(
-        r#"
-        SELECT job_type AS "job_type!", id AS "id!", status AS "status!", trigger AS "trigger!",
-               slot, started_at AS "started_at!", execution_time_ms, error_message
-          FROM (SELECT *, row_number() OVER (PARTITION BY job_type ORDER BY started_at DESC) AS rn
-                  FROM job_history WHERE job_type = ANY($1)) t
-         WHERE rn <= $2
-         ORDER BY job_type, started_at DESC
-        "#,
-        &job_types,
-        args.limit,
-    )
-    .fetch_all(&pool)
-    .await?;
+    let cfg = Config::from_env()?;
+    let specs = nightshift_tasks::specs();
+    let mut status = data::collect(&pool, &specs, &cfg, Utc::now()).await?;
+    for job in &mut status.jobs {
+        job.recent_runs.truncate(args.limit);
+    }
     if args.json {
-        let runs: Vec<_> = rows
-            .iter()
-            .map(|r| {
-                json!({
-                    "job_type": r.job_type, "id": r.id, "status": r.status, "trigger": r.trigger,
-                    "slot": r.slot, "started_at": r.started_at,
-                    "execution_time_ms": r.execution_time_ms, "error_message": r.error_message,
-                })
-            })
-            .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({ "runs": runs }))?
-        );
+        println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(());
     }
+    println!("health: {}", status.health.status);
+    for r in &status.health.reasons {
+        println!("  - {r}");
+    }
+    println!();
+    println!(
+        "{:<15} {:<8} {:<10} {:<17} {:<17} {:>7} {:>9} {:>9} {:>5}",
+        "JOB",
+        "STATE",
+        "LAST",
+        "LAST RUN (UTC)",
+        "NEXT RUN (UTC)",
+        "OK 7D",
+        "AVG MS",
+        "P95 MS",
+        "FAILS"
+    );
+    for j in &status.jobs {
+        let state = if j.paused.is_some() {
+            "paused"
+        } else if j.running_now.is_some() {
+            "running"
+        } else {
+            "active"
+        };
+        println!(
+            "{:<15} {:<8} {:<10} {:<17} {:<17} {:>7} {:>9} {:>9} {:>5}",
+            j.job_type,
+            state,
+            j.last_run.as_ref().map_or("never", |r| r.status.as_str()),
+            j.last_run.as_ref().map_or("-".into(), |r| r
+                .started_at
+                .format("%Y-%m-%d %H:%M")
+                .to_string()),
+            j.next_run_at
+                .map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+            rate(&j.stats_7d),
+            ms(j.stats_7d.avg_duration_ms),
+            ms(j.stats_7d.p95_duration_ms),
+            j.consecutive_failures,
+        );
+    }
+    println!();
     println!(
         "{:<15} {:<10} {:<7} {:<20} {:>9}  ERROR",
         "JOB", "STATUS", "TRIGGER", "STARTED (UTC)", "MS"
     );
-    for (_, _, job_type) in ROUTES {
-        let mine: Vec<_> = rows.iter().filter(|r| r.job_type == *job_type).collect();
-        if mine.is_empty() {
-            println!("{job_type:<15} {:<10}", "never run");
+    for j in &status.jobs {
+        if j.recent_runs.is_empty() {
+            println!("{:<15} {:<10}", j.job_type, "never run");
         }
-        for r in mine {
-            let err: String = r
-                .error_message
-                .as_deref()
-                .unwrap_or("")
-                .chars()
-                .take(60)
-                .collect();
+        for r in &j.recent_runs {
             println!(
                 "{:<15} {:<10} {:<7} {:<20} {:>9}  {}",
-                r.job_type,
+                j.job_type,
                 r.status,
                 r.trigger,
                 r.started_at.format("%Y-%m-%d %H:%M:%S"),
-                r.execution_time_ms
-                    .map(|m| m.to_string())
-                    .unwrap_or_else(|| "-".into()),
-                err
+                r.duration_ms.map_or("-".into(), |m| m.to_string()),
+                short(r.error_message.as_deref().unwrap_or(""), 60),
             );
         }
     }
+    println!();
+    println!(
+        "open alerts: {} · outbox: {} waiting, {} dead · work queue: {} pending, {} running, {} failed",
+        status.open_alerts.len(),
+        status.outbox.depth,
+        status.outbox.dead,
+        status.work_queue.pending,
+        status.work_queue.running,
+        status.work_queue.failed
+    );
     Ok(())
+}
+
+fn rate(s: &Stats) -> String {
+    s.success_rate
+        .map_or("-".into(), |r| format!("{:.0}%", r * 100.0))
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.0}"))
+}
+
+pub fn short(s: &str, n: usize) -> String {
+    let one_line = s.replace('\n', " ");
+    if one_line.chars().count() > n {
+        one_line.chars().take(n - 1).collect::<String>() + "…"
+    } else {
+        one_line
+    }
 }

@@ -14,7 +14,8 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A copy of the project's layout (vercel.json, Cargo.toml, api/cron) to break.
+/// A copy of the project's layout (vercel.json, Cargo.toml, api/) to break.
+/// The status function has no cron, and a sound setup must not complain.
 fn layout(vercel: Option<&str>, extra_route: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = repo();
@@ -24,6 +25,7 @@ fn layout(vercel: Option<&str>, extra_route: bool) -> tempfile::TempDir {
         "api/cron/daily.rs",
         "api/cron/hourly.rs",
         "api/cron/weekly.rs",
+        "api/status.rs",
     ] {
         std::fs::copy(root.join(f), dir.path().join(f)).unwrap();
     }
@@ -78,7 +80,8 @@ async fn layout_problems_name_the_key(pool: PgPool) {
         {"path": "/api/cron/daily", "schedule": "0 2 * * *"},
         {"path": "/api/cron/weekly", "schedule": "0 9 * * 1"},
         {"path": "/api/cron/monthly", "schedule": "0 0 1 * *"}],
-      "functions": {"api/cron/hourly.rs": {"maxDuration": 300}, "api/cron/daily.rs": {"maxDuration": 15}}}"#;
+      "functions": {"api/cron/hourly.rs": {"maxDuration": 300}, "api/cron/daily.rs": {"maxDuration": 15},
+                    "api/status.rs": {"maxDuration": 30}, "api/gone.rs": {"maxDuration": 30}}}"#;
     let dir = layout(Some(broken), true);
     let (code, out) = check(dir.path(), &good_env(&pool).await, None).await;
     assert_eq!(code, 1, "{out}");
@@ -88,12 +91,13 @@ async fn layout_problems_name_the_key(pool: PgPool) {
         "problem: vercel.json functions.\"api/cron/weekly.rs\".maxDuration: missing",
         "problem: vercel.json crons[/api/cron/monthly].path: no route binary api/cron/monthly.rs",
         "problem: api/cron/orphan.rs: no cron in vercel.json calls /api/cron/orphan",
+        "problem: vercel.json functions.\"api/gone.rs\": no such binary",
     ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
     assert_eq!(
         out.lines().filter(|l| l.starts_with("problem:")).count(),
-        6,
+        7,
         "{out}"
     );
     let (_, out) = check(dir.path(), &[("JOB_BUDGET_SECS", "290".into())], None).await;

@@ -17,8 +17,12 @@ pub enum HandleError {
     SecretNotConfigured,
     #[error("missing or invalid bearer token")]
     Unauthorized,
+    #[error("method not allowed; use {0}")]
+    MethodNotAllowedOnly(&'static str),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("DATABASE_URL is not configured")]
     DatabaseNotConfigured,
     #[error("the database is unreachable; retry later")]
@@ -34,7 +38,10 @@ pub enum HandleError {
 impl HandleError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed | Self::MethodNotAllowedOnly(_) => {
+                StatusCode::METHOD_NOT_ALLOWED
+            }
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::DatabaseUnavailable(_) | Self::SchemaOutdated { .. } => {
@@ -48,7 +55,8 @@ impl HandleError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            Self::MethodNotAllowed => "method_not_allowed",
+            Self::MethodNotAllowed | Self::MethodNotAllowedOnly(_) => "method_not_allowed",
+            Self::Forbidden(_) => "forbidden",
             Self::SecretNotConfigured => "secret_not_configured",
             Self::Unauthorized => "unauthorized",
             Self::BadRequest(_) => "bad_request",
@@ -84,6 +92,9 @@ impl IntoResponse for HandleError {
         match self {
             Self::MethodNotAllowed => {
                 headers.insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            }
+            Self::MethodNotAllowedOnly(allow) => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
             Self::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

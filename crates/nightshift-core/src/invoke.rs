@@ -6,16 +6,18 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use http::request::Parts;
 use http::{HeaderMap, StatusCode};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::json;
 use tokio::time::Instant;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::auth::authorize;
+use crate::auth::{FormToken, authorize_action};
 use crate::error::HandleError;
 use crate::ledger::{self, Claim, Finish, NewRun};
 use crate::options::RunOptions;
+use crate::pause;
 use crate::route::{App, InvocationDeadline, Route, check_method, deadline_after};
 use crate::runner::{RunPlan, TaskOutcome, TaskStatus, run_tasks};
 use crate::schedule::{BOOKKEEPING_MARGIN, budget_within};
@@ -45,7 +47,7 @@ pub struct RunAnswer {
 impl RunAnswer {
     pub fn http_status(&self) -> StatusCode {
         match self.outcome {
-            "completed" | "skipped_duplicate" | "dry_run" => StatusCode::OK,
+            "completed" | "skipped_duplicate" | "skipped_paused" | "dry_run" => StatusCode::OK,
             "skipped_running" => StatusCode::CONFLICT,
             "timeout" => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -81,7 +83,8 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 
 pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, HandleError> {
     check_method(&req.method)?;
-    authorize(&req.headers, &app.cfg)?;
+    let form = req.extensions.get::<FormToken>();
+    authorize_action(&req.headers, &app.cfg, app.clock.now(), form)?;
     let names = route.task_names();
     let opts = RunOptions::parse(req.uri.query(), &names)?;
     let pool = app.db.ready().await?;
@@ -138,12 +141,35 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             spec.path
         )));
     }
+    // A pause stops every call of the job, forced ones too (docs/decisions.md, 20).
+    let paused = pause::pause_of(ledger_pool, spec.job_type)
+        .await
+        .map_err(HandleError::from_db)?;
     if opts.dry_run {
         let planned: Vec<&str> = tasks.iter().map(|t| t.name()).collect();
-        answer.message = Some(format!(
+        let ready = format!(
             "authorized; database and schema ready; would run: {}",
             planned.join(", ")
-        ));
+        );
+        answer.message = Some(match &paused {
+            Some(p) => format!("{ready}; but {}", pause::skip_message(p)),
+            None => ready,
+        });
+        return Ok(answer);
+    }
+    if let Some(p) = paused {
+        let call = pause::SkippedCall {
+            route: spec.path,
+            trigger,
+            slot,
+            now,
+        };
+        pause::record_skip(ledger_pool, &p, &call)
+            .await
+            .map_err(HandleError::from_db)?;
+        answer.outcome = "skipped_paused";
+        answer.message = Some(pause::skip_message(&p));
+        tracing::info!(job_type = spec.job_type, "job paused; call skipped");
         return Ok(answer);
     }
 
@@ -200,10 +226,13 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         }
     }
     answer.run_id = Some(run_id);
+    app.track(run_id, true);
 
     let span = tracing::info_span!("run", %run_id, job_type = spec.job_type, route = spec.path);
     async {
         tracing::info!(slot = ?slot, trigger, tasks = tasks.len(), "run claimed");
+        let ping_url = app.cfg.healthcheck_url.as_ref().map(|u| u.expose_secret());
+        crate::ping::start(&app.http, ping_url, &answer).await;
         let started = Instant::now();
         let plan = RunPlan {
             pool,
@@ -238,7 +267,9 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             },
         )
         .await
-        .map_err(HandleError::from_db)?;
+        .map_err(HandleError::from_db);
+        app.track(run_id, false);
+        let fenced = fenced?;
         answer.tasks = outcomes;
         if fenced {
             answer.outcome = status;
@@ -263,6 +294,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             duration_ms = answer.duration_ms,
             "run finished"
         );
+        crate::ping::finish(&app.http, ping_url, &answer).await;
         Ok(answer)
     }
     .instrument(span)

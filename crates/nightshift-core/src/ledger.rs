@@ -165,6 +165,34 @@ pub async fn finish(pool: &PgPool, f: &Finish<'_>) -> Result<bool, sqlx::Error> 
     Ok(done.rows_affected() == 1)
 }
 
+/// Runs a process gives up on when it stops: `failed`, with the reason, and
+/// an event each. Fenced by status, like `finish`.
+pub async fn abandon(
+    pool: &PgPool,
+    ids: &[Uuid],
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "WITH gone AS (
+             UPDATE job_history SET status = 'failed', completed_at = $3, error_message = $2,
+                    execution_time_ms = (extract(epoch FROM $3 - started_at) * 1000)::bigint
+              WHERE id = ANY($1) AND status = 'running'
+          RETURNING id, job_type
+         )
+         INSERT INTO sync_events (job_id, event_type, source, status, message, details, created_at)
+         SELECT id, 'run_abandoned', 'ledger', 'failed', $2,
+                jsonb_build_object('job_type', job_type), $3
+           FROM gone",
+    )
+    .bind(ids)
+    .bind(reason)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn run_status(pool: &PgPool, id: Uuid) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar!("SELECT status FROM job_history WHERE id = $1", id)
         .fetch_optional(pool)

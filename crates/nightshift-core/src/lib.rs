@@ -9,6 +9,8 @@ pub mod error;
 pub mod invoke;
 pub mod ledger;
 pub mod options;
+pub mod pause;
+pub mod ping;
 pub mod retry;
 pub mod route;
 pub mod runner;

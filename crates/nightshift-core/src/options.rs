@@ -90,7 +90,7 @@ fn parse_tasks(value: &str, task_names: &[&str]) -> Result<Vec<String>, HandleEr
 }
 
 /// Percent-decoding of a query component ('+' is a space).
-fn decode(s: &str) -> Result<String, HandleError> {
+pub(crate) fn decode(s: &str) -> Result<String, HandleError> {
     let bad = || HandleError::BadRequest(format!("malformed query component {s:?}"));
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use http::{Method, StatusCode};
 use tokio::time::Instant;
 
+use crate::auth::FormToken;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::db::Db;
@@ -51,6 +52,9 @@ pub struct App {
     pub routes: Vec<Route>,
     pub retry: RetryPolicy,
     pub http: reqwest::Client,
+    /// Runs this process claimed and has not finished: what a shutdown that
+    /// cannot wait must mark failed.
+    pub inflight: Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
 }
 
 impl App {
@@ -68,6 +72,7 @@ impl App {
             routes,
             retry: RetryPolicy::default(),
             http: http_client(),
+            inflight: Arc::default(),
         }
     }
 
@@ -79,6 +84,45 @@ impl App {
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
+    }
+
+    /// Runs claimed and not yet finished by this process (see `inflight`).
+    pub(crate) fn track(&self, run_id: uuid::Uuid, running: bool) {
+        let mut set = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if running {
+            set.insert(run_id);
+        } else {
+            set.remove(&run_id);
+        }
+    }
+
+    /// Marks this process's unfinished runs `failed` with `reason` (a
+    /// shutdown that could not wait for them). Fenced like a finish: a run
+    /// that ended meanwhile keeps its own verdict. Returns how many.
+    pub async fn abandon_inflight(&self, reason: &str) -> Result<u64, HandleError> {
+        let ids: Vec<uuid::Uuid> = self
+            .inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let pool = self.db.ledger()?;
+        crate::ledger::abandon(pool, &ids, reason, self.clock.now())
+            .await
+            .map_err(HandleError::from_db)
+    }
+
+    /// The longest budget of any route: how long a shutdown waits for runs.
+    pub fn longest_budget(&self) -> Duration {
+        self.routes
+            .iter()
+            .map(|r| self.budget(&r.spec))
+            .max()
+            .unwrap_or_default()
     }
 
     pub fn route(&self, name: &str) -> Option<&Route> {
@@ -155,12 +199,57 @@ fn route_index(app: &App, name: &str) -> usize {
 
 pub async fn handle(app: &App, index: usize, req: Request<Body>) -> Response {
     let route = &app.routes[index];
-    // Only the head matters: a route takes no body.
-    let (parts, _body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    // A route takes no body, except the dashboard's "Run now" form, whose
+    // only field is its CSRF token.
+    let from_form = is_form(&parts.headers);
+    if from_form {
+        match axum::body::to_bytes(body, FORM_LIMIT).await {
+            Ok(bytes) => {
+                if let Some(token) = form_field(&bytes, "csrf") {
+                    parts.extensions.insert(FormToken(token));
+                }
+            }
+            Err(_) => return HandleError::BadRequest("form body too large".into()).into_response(),
+        }
+    }
     match crate::invoke::invoke(app, route, &parts).await {
+        // A person pressed a button: back to the page, where the run now shows.
+        Ok(_) if from_form => see_other(DASHBOARD_PATH),
         Ok(answer) => answer.into_response(),
         Err(err) => err.into_response(),
     }
+}
+
+/// Where the dashboard lives; form posts from it return there.
+pub const DASHBOARD_PATH: &str = "/api/status?format=html";
+const FORM_LIMIT: usize = 4096;
+
+pub fn is_form(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// One field of an urlencoded form. Tokens and secrets are plain ASCII;
+/// '+' and %XX are decoded for whatever a browser does to them.
+pub fn form_field(body: &[u8], name: &str) -> Option<String> {
+    let body = std::str::from_utf8(body).ok()?;
+    body.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name)
+            .then(|| crate::options::decode(v).ok())
+            .flatten()
+    })
+}
+
+pub fn see_other(location: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(http::header::LOCATION, location.to_owned())],
+    )
+        .into_response()
 }
 
 pub(crate) fn check_method(method: &Method) -> Result<(), HandleError> {

@@ -3,15 +3,22 @@
 //! which picks AWS Lambda when its Runtime API is there, else Vercel's runtime
 //! (which serves plain HTTP on VERCEL_DEV_PORT outside Vercel).
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::response::IntoResponse;
 use http::StatusCode;
+use nightshift_core::schedule::BOOKKEEPING_MARGIN;
 use nightshift_core::{App, Config, InvocationDeadline, all_routes_router, single_route_router};
+use secrecy::ExposeSecret;
+use tokio::sync::watch;
 use tower::ServiceBuilder;
 use tracing_subscriber::EnvFilter;
+
+pub mod scheduler;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -76,6 +83,23 @@ pub async fn run_route(name: &str) -> Result<(), BoxError> {
     vercel_runtime::run(service).await
 }
 
+/// Entry point of the status binary (`api/status.rs`): the same adapters
+/// as a route, serving the monitoring endpoints instead of a task list.
+pub async fn run_status() -> Result<(), BoxError> {
+    init_tracing();
+    let router = match app_from_env() {
+        Ok(app) => nightshift_status::standalone_router(Arc::new(app)),
+        Err(msg) => config_error_router(msg),
+    };
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return run_lambda(router).await;
+    }
+    let service = ServiceBuilder::new()
+        .layer(vercel_runtime::axum::VercelLayer::new())
+        .service(router);
+    vercel_runtime::run(service).await
+}
+
 /// Lambda tells each invocation its deadline; the run's budget must end
 /// before it, so it rides along as an `InvocationDeadline`.
 async fn run_lambda(router: Router) -> Result<(), BoxError> {
@@ -117,14 +141,111 @@ fn invocation_deadline(deadline_ms: u64) -> Option<std::time::SystemTime> {
     Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline_ms))
 }
 
-/// Every route on one port, at the paths the platform uses. Stops accepting
-/// on Ctrl-C or SIGTERM and lets calls in flight finish.
-pub async fn serve_local(app: Arc<App>, addr: SocketAddr) -> std::io::Result<()> {
+/// What `nightshift serve` runs besides the routes.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Fire the crons of vercel.json at this server.
+    pub schedule: bool,
+    /// Clock speed relative to the wall clock (tests); 1 in real use.
+    pub speed: f64,
+    /// How long a shutdown waits for running jobs before marking them
+    /// failed; default: the longest route budget plus the bookkeeping margin.
+    pub grace: Option<Duration>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            schedule: true,
+            speed: 1.0,
+            grace: None,
+        }
+    }
+}
+
+/// Every route on one port, at the paths the platform uses, and the status
+/// endpoints next to them, with the local scheduler. Stops on Ctrl-C or
+/// SIGTERM (see `serve_until`).
+pub async fn serve_local(
+    app: Arc<App>,
+    addr: SocketAddr,
+    opts: ServeOptions,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, "serving routes");
-    axum::serve(listener, all_routes_router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    serve_until(app, listener, opts, shutdown_signal()).await
+}
+
+/// Serves until `shutdown` resolves; then stops scheduling and accepting,
+/// lets running jobs finish within the grace period (their budget), and marks
+/// those still running after it (or after a second signal) failed with
+/// reason `shutdown`.
+pub async fn serve_until(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    opts: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "serving routes");
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut scheduler = None;
+    if opts.schedule {
+        match &app.cfg.cron_secret {
+            Some(secret) => {
+                let host = if addr.ip().is_unspecified() {
+                    SocketAddr::new([127, 0, 0, 1].into(), addr.port())
+                } else {
+                    addr
+                };
+                let s = scheduler::Scheduler {
+                    app: app.clone(),
+                    base_url: format!("http://{host}"),
+                    secret: secret.expose_secret().to_owned(),
+                    speed: opts.speed,
+                };
+                scheduler = Some(tokio::spawn(s.run(stop_rx.clone())));
+            }
+            None => tracing::warn!("CRON_SECRET is not set: the local scheduler stays off"),
+        }
+    }
+    let router = all_routes_router(app.clone()).merge(nightshift_status::router(app.clone()));
+    let mut drain = stop_rx.clone();
+    let server = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = drain.wait_for(|s| *s).await;
+        })
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        r = &mut server => return r,
+        _ = shutdown => {}
+    }
+    let _ = stop_tx.send(true);
+    let grace = opts
+        .grace
+        .unwrap_or_else(|| app.longest_budget() + BOOKKEEPING_MARGIN);
+    tracing::info!(
+        grace_secs = grace.as_secs(),
+        "stopping: waiting for running jobs"
+    );
+    let finished = tokio::select! {
+        r = &mut server => { r?; true }
+        _ = tokio::time::sleep(grace) => false,
+        _ = tokio::signal::ctrl_c() => false,
+    };
+    if !finished {
+        match app
+            .abandon_inflight("shutdown: the server stopped before the run finished")
+            .await
+        {
+            Ok(n) => tracing::warn!(runs = n, "marked unfinished runs failed (shutdown)"),
+            Err(e) => tracing::error!(error = %e, "could not mark unfinished runs"),
+        }
+    }
+    if let Some(s) = scheduler {
+        s.abort();
+    }
+    Ok(())
 }
 
 pub async fn shutdown_signal() {

@@ -1,6 +1,7 @@
 //! vercel.json against the files: every cron has a route binary and parses,
-//! every route binary has a cron, every function's maxDuration leaves room
-//! for the route's budget.
+//! every cron route binary (api/cron/) has a cron, every function has its
+//! binary, every cron function's maxDuration leaves room for the route's
+//! budget. Functions outside api/cron (the status API) need no cron.
 
 use std::path::Path;
 use std::time::Duration;
@@ -71,6 +72,16 @@ pub fn check(dir: &Path) -> Vec<Problem> {
                     ));
                 }
             }
+        }
+    }
+    let mut functions: Vec<&String> = vercel.functions.keys().collect();
+    functions.sort();
+    for key in functions {
+        if !dir.join(key).is_file() || !cargo.contains(&format!("path = \"{key}\"")) {
+            out.push(Problem::new(
+                format!("vercel.json functions.\"{key}\""),
+                "no such binary with a [[bin]] in Cargo.toml; add it or remove the entry",
+            ));
         }
     }
     if let Ok(entries) = std::fs::read_dir(dir.join("api/cron")) {

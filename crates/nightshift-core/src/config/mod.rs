@@ -48,6 +48,9 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// Archived ledger rows older than this are deleted for good.
     pub archive_retention_days: i64,
+    /// Dead-man's switch (Healthchecks.io protocol): pinged at each run's
+    /// start and end. Holds the check's key, so it is never logged.
+    pub healthcheck_url: Option<SecretString>,
 }
 
 impl Default for Config {
@@ -72,6 +75,7 @@ impl Default for Config {
             max_emails_per_run: 100,
             delivery: DeliveryConfig::default(),
             archive_retention_days: 365,
+            healthcheck_url: None,
         }
     }
 }
@@ -159,6 +163,17 @@ impl Config {
         let max_emails_per_run = parse_number(&get, "MAX_EMAILS_PER_RUN", 100, 1..=100_000)?;
         let archive_retention_days = parse_number(&get, "ARCHIVE_RETENTION_DAYS", 365, 1..=36_500)?;
         let delivery = DeliveryConfig::from_lookup(&get)?;
+        let healthcheck_url = get("HEALTHCHECK_URL")
+            .map(|v| v.trim().trim_end_matches('/').to_owned())
+            .filter(|v| !v.is_empty());
+        if let Some(u) = &healthcheck_url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(ConfigError::Invalid {
+                name: "HEALTHCHECK_URL",
+                reason: "not an http(s) URL".into(),
+            });
+        }
         Ok(Self {
             export_url: get("EXPORT_URL")
                 .map(|v| v.trim().to_owned())
@@ -166,6 +181,7 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_EXPORT_URL.to_owned()),
             max_emails_per_run,
             archive_retention_days,
+            healthcheck_url: healthcheck_url.map(SecretString::from),
             delivery,
             github_api_url,
             github_token: secret("GITHUB_TOKEN"),
@@ -319,6 +335,7 @@ mod tests {
         assert!(cfg(&[("GITHUB_CONCURRENCY", "0")]).is_err());
         assert!(cfg(&[("MAX_EMAILS_PER_RUN", "none")]).is_err());
         assert!(cfg(&[("GITHUB_API_URL", "ftp://x")]).is_err());
+        assert!(cfg(&[("HEALTHCHECK_URL", "hc-ping.com/abc")]).is_err());
         assert!(cfg(&[("SEVERITY_LABELS", "sev1=urgent")]).is_err());
         let c = cfg(&[
             ("SEVERITY_LABELS", "Sev1=critical, sev4=low"),

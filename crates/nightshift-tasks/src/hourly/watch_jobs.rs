@@ -150,7 +150,9 @@ async fn failure_streak(pool: &PgPool, spec: &RouteSpec) -> anyhow::Result<Optio
     }))
 }
 
-/// Slots of the last seven days, since `first_seen`, with no run at all.
+/// Slots of the last seven days, since `first_seen`, with no run at all. A
+/// slot whose call came while the job was paused (a `job_skipped` event)
+/// was not missed: the operator chose it.
 async fn missed_slots(
     pool: &PgPool,
     spec: &RouteSpec,
@@ -174,6 +176,17 @@ async fn missed_slots(
     .context("reading recorded slots")?
     .into_iter()
     .collect();
+    let paused: Vec<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT DISTINCT (details->>'slot')::timestamptz FROM sync_events
+          WHERE event_type = 'job_skipped' AND details->>'job_type' = $1
+            AND details->>'slot' IS NOT NULL AND created_at >= $2",
+    )
+    .bind(spec.job_type)
+    .bind(from)
+    .fetch_all(pool)
+    .await
+    .context("reading slots skipped while paused")?;
+    let seen: HashSet<DateTime<Utc>> = seen.into_iter().chain(paused).collect();
     let missed: Vec<DateTime<Utc>> = expected.into_iter().filter(|s| !seen.contains(s)).collect();
     Ok((!missed.is_empty()).then(|| Finding {
         dedupe_key: format!("{SOURCE}:missed_cron:{}", spec.job_type),

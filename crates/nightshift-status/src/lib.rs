@@ -1,0 +1,251 @@
+//! nightshift-status: monitoring over HTTP. `GET /api/status` (JSON, or the
+//! dashboard with `format=html`), `GET /api/health` (no auth, one word),
+//! pause/resume, the dashboard's sign-in, and the latest weekly report.
+//! Read-only except pause/resume; runs are started by the routes themselves.
+
+pub mod data;
+pub mod page;
+mod report;
+mod signin;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use http::{HeaderMap, Method, StatusCode, header};
+use nightshift_core::auth::{self, FormToken};
+use nightshift_core::route::{DASHBOARD_PATH, form_field, is_form, see_other};
+use nightshift_core::{App, HandleError, pause};
+use serde_json::json;
+
+/// The status routes, without a fallback, so `nightshift serve` can merge
+/// them with the cron routes.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/api/status", any(status))
+        .route("/api/health", any(health))
+        .route("/api/status/jobs/{job}/{action}", any(job_action))
+        .route("/api/status/login", any(signin::login))
+        .route("/api/status/logout", any(signin::logout))
+        .route("/api/status/report/latest", any(report::latest))
+        .with_state(app)
+}
+
+/// The status function on its own (Vercel's `api/status.rs`).
+pub fn standalone_router(app: Arc<App>) -> Router {
+    router(app).fallback(|| async { (StatusCode::NOT_FOUND, "no such route\n") })
+}
+
+pub(crate) fn only(
+    method: &Method,
+    allowed: &Method,
+    allow: &'static str,
+) -> Result<(), HandleError> {
+    if method == allowed {
+        Ok(())
+    } else {
+        Err(HandleError::MethodNotAllowedOnly(allow))
+    }
+}
+
+pub(crate) fn respond(result: Result<Response, HandleError>) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(PartialEq)]
+enum Format {
+    Json,
+    Html,
+}
+
+fn format_of(query: Option<&str>) -> Result<Format, HandleError> {
+    let mut format = Format::Json;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=').unwrap_or((pair, "")) {
+            ("format", "json") => format = Format::Json,
+            ("format", "html") => format = Format::Html,
+            (k, v) => {
+                return Err(HandleError::BadRequest(format!(
+                    "unknown parameter {k}={v}; valid: format=json or format=html"
+                )));
+            }
+        }
+    }
+    Ok(format)
+}
+
+async fn status(State(app): State<Arc<App>>, req: Request) -> Response {
+    respond(status_inner(&app, req).await)
+}
+
+async fn status_inner(app: &App, req: Request) -> Result<Response, HandleError> {
+    only(req.method(), &Method::GET, "GET")?;
+    let format = format_of(req.uri().query())?;
+    let now = app.clock.now();
+    match auth::authorize_read(req.headers(), &app.cfg, now) {
+        Err(HandleError::Unauthorized) if format == Format::Html => {
+            return Ok(html(
+                StatusCode::UNAUTHORIZED,
+                &page::SignIn { error: None },
+            ));
+        }
+        other => other?,
+    }
+    let pool = app.db.ready().await?;
+    let status = data::collect(pool, &app.specs(), &app.cfg, now)
+        .await
+        .map_err(internal)?;
+    Ok(match format {
+        Format::Json => axum::Json(status).into_response(),
+        Format::Html => {
+            let csrf = auth::session_expiry(req.headers(), &app.cfg, now)
+                .map(|exp| auth::csrf_token(&app.cfg, exp))
+                .transpose()?;
+            html(
+                StatusCode::OK,
+                &page::Dashboard::new(&status, app.cfg.org_timezone, csrf),
+            )
+        }
+    })
+}
+
+pub(crate) fn html(code: StatusCode, page: &impl askama::Template) -> Response {
+    match page.render() {
+        Ok(body) => (
+            code,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+                // The page has no script of its own, so none may run.
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => HandleError::Internal(format!("rendering the page: {e}")).into_response(),
+    }
+}
+
+/// For load balancers and uptime monitors: no auth, so nothing but one word.
+async fn health(State(app): State<Arc<App>>, method: Method) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return HandleError::MethodNotAllowedOnly("GET, HEAD").into_response();
+    }
+    let verdict = match app.db.ready().await {
+        Ok(pool) => nightshift_tasks::weekly::health_check::assess(
+            pool,
+            &app.specs(),
+            app.clock.now(),
+            &app.cfg.delivery,
+        )
+        .await
+        .map(|h| data::level_name(h.status))
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "health assessment failed");
+            "critical"
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "health: database not ready");
+            "critical"
+        }
+    };
+    let (code, word) = match verdict {
+        "healthy" => (StatusCode::OK, "ok"),
+        other => (StatusCode::SERVICE_UNAVAILABLE, other),
+    };
+    (
+        code,
+        [(header::CACHE_CONTROL, "no-store")],
+        format!("{word}\n"),
+    )
+        .into_response()
+}
+
+async fn job_action(
+    State(app): State<Arc<App>>,
+    Path((job, action)): Path<(String, String)>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond(job_action_inner(&app, &job, &action, &method, &headers, &body).await)
+}
+
+async fn job_action_inner(
+    app: &App,
+    job: &str,
+    action: &str,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, HandleError> {
+    if action != "pause" && action != "resume" {
+        return Err(HandleError::BadRequest(format!(
+            "unknown action {action:?}; use pause or resume"
+        )));
+    }
+    only(method, &Method::POST, "POST")?;
+    let now = app.clock.now();
+    let from_form = is_form(headers);
+    let form_token = from_form
+        .then(|| form_field(body, "csrf").map(FormToken))
+        .flatten();
+    auth::authorize_action(headers, &app.cfg, now, form_token.as_ref())?;
+    let specs = app.specs();
+    let spec = pause::resolve(&specs, job)?;
+    let pool = app.db.ready().await?;
+    let by = if form_token.is_some() {
+        "dashboard"
+    } else {
+        "api"
+    };
+    let reason = from_form
+        .then(|| form_field(body, "reason"))
+        .flatten()
+        .filter(|r| !r.trim().is_empty());
+    let (paused, changed) = if action == "pause" {
+        let (_, made) = pause::pause(pool, spec.job_type, by, reason.as_deref(), now)
+            .await
+            .map_err(HandleError::from_db)?;
+        (true, made)
+    } else {
+        let resumed = pause::resume(pool, spec.job_type, by, now)
+            .await
+            .map_err(HandleError::from_db)?;
+        (false, resumed)
+    };
+    tracing::info!(
+        job_type = spec.job_type,
+        action,
+        changed,
+        by,
+        "job {action}"
+    );
+    if from_form {
+        return Ok(see_other(DASHBOARD_PATH));
+    }
+    let current = pause::pause_of(pool, spec.job_type)
+        .await
+        .map_err(HandleError::from_db)?;
+    Ok(axum::Json(json!({
+        "job_type": spec.job_type,
+        "route": spec.path,
+        "paused": paused,
+        "changed": changed,
+        "pause": current,
+    }))
+    .into_response())
+}
+
+fn internal(e: anyhow::Error) -> HandleError {
+    match e.downcast::<sqlx::Error>() {
+        Ok(db) => HandleError::from_db(db),
+        Err(e) => HandleError::Internal(format!("{e:#}")),
+    }
+}

@@ -1,0 +1,128 @@
+//! HEALTHCHECK_URL: a monitor on loopback records the pings of real runs; a
+//! monitor that is down or broken never fails a run.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::Request;
+use common::*;
+use http::StatusCode;
+use secrecy::SecretString;
+use sqlx::PgPool;
+
+#[derive(Clone, Debug)]
+struct Ping {
+    path: String,
+    query: String,
+    body: String,
+}
+
+/// A Healthchecks-like server that answers `status` and remembers each ping.
+async fn monitor(status: StatusCode) -> (String, Arc<Mutex<Vec<Ping>>>) {
+    let pings = Arc::new(Mutex::new(Vec::new()));
+    let seen = pings.clone();
+    let router = axum::Router::new().fallback(move |req: Request| {
+        let seen = seen.clone();
+        async move {
+            let path = req.uri().path().to_owned();
+            let query = req.uri().query().unwrap_or("").to_owned();
+            let bytes = axum::body::to_bytes(req.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            let body = String::from_utf8_lossy(&bytes).into_owned();
+            seen.lock().unwrap().push(Ping { path, query, body });
+            status
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (format!("http://{addr}/ping/abc-123"), pings)
+}
+
+fn with_monitor(t: &mut TestApp, url: &str) {
+    let app = Arc::get_mut(&mut t.app).expect("app not shared yet");
+    let mut cfg = (*app.cfg).clone();
+    cfg.healthcheck_url = Some(SecretString::from(url.to_owned()));
+    app.cfg = Arc::new(cfg);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn runs_ping_start_and_success_or_fail(pool: PgPool) {
+    let (url, pings) = monitor(StatusCode::OK).await;
+    let mut t = custom_app(&pool, vec![Arc::new(Fine("fine"))], Duration::from_secs(5));
+    with_monitor(&mut t, &url);
+    let a = call_once(&t.app, "/api/cron/hourly").await;
+    assert_eq!(a.body["outcome"], "completed");
+    let run_id = a.body["run_id"].as_str().unwrap().to_owned();
+    let seen = pings.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0].path, "/ping/abc-123/start");
+    assert_eq!(seen[1].path, "/ping/abc-123");
+    assert!(seen.iter().all(|p| p.query == format!("rid={run_id}")));
+    let summary: serde_json::Value = serde_json::from_str(&seen[1].body).unwrap();
+    assert_eq!(summary["outcome"], "completed");
+    assert_eq!(summary["job_type"], "hourly_metrics");
+
+    let (url, pings) = monitor(StatusCode::OK).await;
+    let mut t = custom_app(
+        &pool,
+        vec![Arc::new(Permanent(AtomicU32::new(0)))],
+        Duration::from_secs(5),
+    );
+    with_monitor(&mut t, &url);
+    t.clock.advance(chrono::Duration::hours(1));
+    let a = call_once(&t.app, "/api/cron/hourly").await;
+    assert_eq!(a.body["outcome"], "failed");
+    let seen = pings.lock().unwrap().clone();
+    assert_eq!(
+        seen.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(),
+        ["/ping/abc-123/start", "/ping/abc-123/fail"]
+    );
+    assert!(
+        seen[1].body.contains("\"outcome\":\"failed\""),
+        "{}",
+        seen[1].body
+    );
+
+    // A skipped call is not a run: no ping.
+    nightshift_core::pause::pause(&pool, "hourly_metrics", "test", None, t0())
+        .await
+        .unwrap();
+    let a = call_once(&t.app, "/api/cron/hourly").await;
+    assert_eq!(a.body["outcome"], "skipped_paused");
+    assert_eq!(pings.lock().unwrap().len(), 2);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_broken_monitor_never_fails_a_run(pool: PgPool) {
+    let (url, pings) = monitor(StatusCode::INTERNAL_SERVER_ERROR).await;
+    let mut t = custom_app(&pool, vec![Arc::new(Fine("fine"))], Duration::from_secs(5));
+    with_monitor(&mut t, &url);
+    let a = call_once(&t.app, "/api/cron/hourly").await;
+    assert_eq!(
+        (a.status, a.body["outcome"].as_str()),
+        (200, Some("completed"))
+    );
+    assert_eq!(pings.lock().unwrap().len(), 2);
+
+    // Nothing listens on the port any more.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut t = custom_app(&pool, vec![Arc::new(Fine("fine"))], Duration::from_secs(5));
+    with_monitor(&mut t, &format!("http://{closed}/ping/x"));
+    t.clock.advance(chrono::Duration::hours(1));
+    let a = call_once(&t.app, "/api/cron/hourly").await;
+    assert_eq!(
+        (a.status, a.body["outcome"].as_str()),
+        (200, Some("completed"))
+    );
+}

@@ -1,0 +1,215 @@
+//! The local scheduler of `nightshift serve`: a per-minute cron on a clock
+//! that runs 20 times faster than the wall clock fires exactly once per
+//! minute through HTTP and the ledger; a shutdown lets a running job finish,
+//! or marks it failed (`shutdown`) when the grace period ends first.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use common::*;
+use nightshift_core::{Clock, Route, Schedule, Task, TaskContext, TaskReport};
+use nightshift_http::ServeOptions;
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+
+/// Fast enough for a quick test, slow enough that a call under a loaded
+/// machine still lands in the minute it was fired for (3 s of wall clock).
+const SPEED: f64 = 20.0;
+
+/// Virtual time that runs SPEED times faster than the wall clock.
+struct FastClock {
+    start: DateTime<Utc>,
+    real: Instant,
+}
+
+impl Clock for FastClock {
+    fn now(&self) -> DateTime<Utc> {
+        let real = self.real.elapsed().mul_f64(SPEED);
+        self.start + chrono::Duration::from_std(real).unwrap()
+    }
+}
+
+struct Slow(Duration);
+
+#[async_trait::async_trait]
+impl Task for Slow {
+    fn name(&self) -> &'static str {
+        "slow"
+    }
+    async fn run(&self, _ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+        tokio::time::sleep(self.0).await; // stands for work, not for synchronisation
+        Ok(TaskReport::default())
+    }
+}
+
+fn route(cron: &str, task: Arc<dyn Task>) -> Vec<Route> {
+    let mut spec = nightshift_tasks::specs().remove(0);
+    spec.schedule = Schedule::parse(cron).unwrap();
+    vec![Route {
+        spec,
+        tasks: vec![task],
+    }]
+}
+
+async fn start(
+    app: Arc<nightshift_core::App>,
+    opts: ServeOptions,
+) -> (
+    String,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel();
+    let server = tokio::spawn(nightshift_http::serve_until(
+        app,
+        listener,
+        opts,
+        async move {
+            let _ = rx.await;
+        },
+    ));
+    (base, tx, server)
+}
+
+async fn wait_for(pool: &PgPool, sql: &'static str, want: i64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if count(pool, sql).await >= want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {sql} >= {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn fires_once_per_minute_and_stops_cleanly(pool: PgPool) {
+    // 6 virtual seconds (0.3 s) before the first minute boundary.
+    let start_at = "2026-11-24T21:17:54Z".parse::<DateTime<Utc>>().unwrap();
+    let clock = Arc::new(FastClock {
+        start: start_at,
+        real: Instant::now(),
+    });
+    let mut cfg = config();
+    cfg.job_budget = Some(Duration::from_secs(5));
+    let t = app_with(&pool, cfg, route("* * * * *", Arc::new(Fine("fine"))));
+    let app = Arc::new(Arc::into_inner(t.app).unwrap().with_clock(clock.clone()));
+    let opts = ServeOptions {
+        schedule: true,
+        speed: SPEED,
+        grace: Some(Duration::from_secs(10)),
+    };
+    let (_base, stop, server) = start(app, opts).await;
+    wait_for(&pool, "SELECT count(*) FROM job_history", 2).await;
+    let stopped_at = clock.now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), server)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+
+    let runs: Vec<(DateTime<Utc>, String, String)> =
+        sqlx::query_as("SELECT slot, status, trigger FROM job_history ORDER BY slot")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let boundaries = Schedule::parse("* * * * *")
+        .unwrap()
+        .slots_between(start_at, stopped_at, 100);
+    // Each minute boundary fired once; one due at the very moment of the stop
+    // may or may not have gone out before it.
+    assert!(
+        runs.len() == boundaries.len() || runs.len() + 1 == boundaries.len(),
+        "{} runs for {} boundaries: {runs:?}",
+        runs.len(),
+        boundaries.len()
+    );
+    for (i, (slot, status, trigger)) in runs.iter().enumerate() {
+        assert_eq!(*slot, boundaries[i], "one run per minute, in order");
+        assert_eq!((status.as_str(), trigger.as_str()), ("completed", "cron"));
+    }
+    // Nothing fires after the stop.
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM job_history").await,
+        runs.len() as i64
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn shutdown_waits_for_a_run_or_marks_it_failed(pool: PgPool) {
+    let client = reqwest::Client::new();
+    // A run that ends within the grace period finishes normally.
+    let t = custom_app(
+        &pool,
+        vec![Arc::new(Slow(Duration::from_millis(600)))],
+        Duration::from_secs(10),
+    );
+    let opts = ServeOptions {
+        schedule: false,
+        speed: 1.0,
+        grace: Some(Duration::from_secs(20)),
+    };
+    let (base, stop, server) = start(t.app.clone(), opts).await;
+    let url = format!("{base}/api/cron/hourly");
+    let first = tokio::spawn({
+        let client = client.clone();
+        async move { call(&client, &url, Some(&bearer())).await }
+    });
+    wait_for(
+        &pool,
+        "SELECT count(*) FROM job_history WHERE status = 'running'",
+        1,
+    )
+    .await;
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    assert_eq!(first.await.unwrap().body["outcome"], "completed");
+
+    // A run that outlasts the grace period is recorded failed: shutdown.
+    let t = custom_app(&pool, vec![Arc::new(Hangs)], Duration::from_secs(60));
+    t.clock.advance(chrono::Duration::hours(1));
+    let opts = ServeOptions {
+        schedule: false,
+        speed: 1.0,
+        grace: Some(Duration::from_millis(300)),
+    };
+    let (base, stop, server) = start(t.app.clone(), opts).await;
+    let url = format!("{base}/api/cron/hourly");
+    let _call = tokio::spawn(async move { call(&client, &url, Some(&bearer())).await });
+    wait_for(
+        &pool,
+        "SELECT count(*) FROM job_history WHERE status = 'running'",
+        1,
+    )
+    .await;
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    let (status, error): (String, String) = sqlx::query_as(
+        "SELECT status, error_message FROM job_history ORDER BY started_at DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "failed");
+    assert!(error.starts_with("shutdown"), "{error}");
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM sync_events WHERE event_type = 'run_abandoned'"
+        )
+        .await,
+        1
+    );
+}
