@@ -88,9 +88,9 @@ enum Command {
         after_help = "Example:\n  nightshift migrate && nightshift seed --projects 25 --bugs 2000 --seed 42\n  nightshift seed --projects 1000 --bugs 200000 --now 2026-11-24T12:00:00Z\n\nThe same --seed and --now give identical rows. Refuses a database that has projects."
     )]
     Seed(seed::SeedArgs),
-    /// Measure a route end to end against its tasks run bare (see scripts/bench).
+    /// Benchmarks: hourly, invoke, daily, weekly (see scripts/bench and BENCHMARKS.md).
     #[command(
-        after_help = "Example:\n  DATABASE_URL=postgres://localhost/bench nightshift bench hourly --rounds 5\n\nscripts/bench seeds a data set first and calls this."
+        after_help = "Example:\n  DATABASE_URL=postgres://localhost/bench nightshift bench hourly --rounds 5\n\nscripts/bench prepares a scratch database for each part and calls this."
     )]
     Bench(bench::BenchArgs),
     /// Find what would stop a deployment from working, before the first cron fires.
