@@ -94,6 +94,13 @@ async fn workers_finish_what_the_scheduled_run_left(pool: PgPool) {
         .await,
         3
     );
+    // A worker drains, it never enqueues: one more finds nothing to do, and
+    // the projects the others finished are not queued (and synced) again.
+    let items = count(&pool, "SELECT count(*) FROM work_queue").await;
+    let extra = call_once(&long.app, "/api/cron/daily?worker=true").await;
+    assert_eq!(extra.body["outcome"], "completed", "{:?}", extra.body);
+    assert_eq!(count(&pool, "SELECT count(*) FROM work_queue").await, items);
+    assert_eq!(extra.body["tasks"][0]["details"]["queued"], 0);
     // A route without a queue has nothing for a worker to do.
     let a = call_once(&long.app, "/api/cron/hourly?worker=true").await;
     assert_eq!(a.status, 400);

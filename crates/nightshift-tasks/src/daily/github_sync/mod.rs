@@ -54,9 +54,16 @@ impl Task for GithubSync {
             &ctx.cfg.github_api_url,
             ctx.cfg.github_token.clone(),
         )?;
-        let (queued, skipped) = queue::enqueue(&ctx.pool, ctx.now)
-            .await
-            .context("enqueueing projects")?;
+        // Workers only drain: enqueueing again would put back the projects
+        // the scheduled run and other workers already finished, and sync
+        // them twice.
+        let (queued, skipped) = if ctx.worker {
+            (0, 0)
+        } else {
+            queue::enqueue(&ctx.pool, ctx.now)
+                .await
+                .context("enqueueing projects")?
+        };
         let tally = Arc::new(Mutex::new(Tally::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let mut workers = tokio::task::JoinSet::new();
