@@ -96,6 +96,7 @@ async fn stopped_mid_run_then_restarted_completes_the_slot_once() {
     pg.stop();
     drop(lock);
     let a = pending.await.unwrap();
+    println!("stopped mid-run: {} {}", a.status, a.body);
     assert!(
         [500, 503, 504].contains(&a.status),
         "{}: {}",
