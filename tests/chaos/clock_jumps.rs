@@ -66,14 +66,7 @@ async fn a_forward_jump_alerts_missed_slots_and_runs_only_the_current_one(pool: 
     );
     // Each run wrote one event per task, and the duplicates wrote none.
     let tasks = t.app.route("hourly").unwrap().tasks.len() as i64;
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM sync_events WHERE event_type = 'task'"
-        )
-        .await,
-        2 * tasks
-    );
+    assert_eq!(task_events(&pool).await, 2 * tasks);
     assert_ledger_sound(&pool).await;
 }
 
@@ -96,13 +89,6 @@ async fn a_backward_jump_never_runs_an_older_slot_twice(pool: PgPool) {
     t.clock.set(t0() + Duration::minutes(30));
     let again = call(&client, &url, Some(&bearer())).await;
     assert_eq!(again.body["outcome"], "skipped_duplicate", "{}", again.body);
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM job_history WHERE status = 'completed'"
-        )
-        .await,
-        2
-    );
+    assert_eq!(completed_runs(&pool).await, 2);
     assert_ledger_sound(&pool).await;
 }

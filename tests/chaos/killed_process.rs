@@ -73,12 +73,7 @@ async fn a_killed_run_is_swept_and_its_slot_runs_once(pool: PgPool) {
     assert_eq!(answer.body["outcome"], "completed");
     assert_eq!(answer.body["swept"], 1);
 
-    let runs: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT id, status FROM job_history WHERE slot = $1 ORDER BY started_at")
-            .bind(slot)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let runs: Vec<(Uuid, String)> = runs_of_slot(&pool, slot).await;
     assert_eq!(runs.len(), 2, "{runs:?}");
     assert_eq!(runs[0], (killed, "timeout".to_string()));
     assert_eq!(runs[1].1, "completed");

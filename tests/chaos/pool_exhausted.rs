@@ -68,11 +68,7 @@ async fn a_held_pool_times_out_in_budget_and_is_recorded(pool: PgPool) {
     assert_eq!(status, "timeout", "{error:?}");
     let tasks = app.route("hourly").unwrap().tasks.len() as i64;
     assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM sync_events WHERE event_type = 'task'"
-        )
-        .await,
+        task_events(&pool).await,
         tasks,
         "one event per task, whatever happened"
     );
@@ -80,22 +76,8 @@ async fn a_held_pool_times_out_in_budget_and_is_recorded(pool: PgPool) {
     drop(held);
     let b = call(&client, &url, Some(&bearer())).await;
     assert_eq!(b.body["outcome"], "completed", "{}", b.body);
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM job_history WHERE status = 'completed'"
-        )
-        .await,
-        1
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM sync_events WHERE event_type = 'task'"
-        )
-        .await,
-        2 * tasks
-    );
+    assert_eq!(completed_runs(&pool).await, 1);
+    assert_eq!(task_events(&pool).await, 2 * tasks);
     assert_ledger_sound(&pool).await;
 }
 

@@ -56,14 +56,7 @@ async fn unreachable_at_the_start_is_503_then_serves_again() {
     assert_eq!(b.body["outcome"], "completed", "{}", b.body);
     let pool = PgPool::connect(&pg.url()).await.unwrap();
     assert_eq!(run_counts(&pool).await.len(), 1);
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM job_history WHERE status = 'completed'"
-        )
-        .await,
-        1
-    );
+    assert_eq!(completed_runs(&pool).await, 1);
     assert_ledger_sound(&pool).await;
 }
 
@@ -113,12 +106,7 @@ async fn stopped_mid_run_then_restarted_completes_the_slot_once() {
     .await;
     assert_eq!(done.body["outcome"], "completed", "{}", done.body);
 
-    let runs: Vec<(uuid::Uuid, String)> =
-        sqlx::query_as("SELECT id, status FROM job_history WHERE slot = $1 ORDER BY started_at")
-            .bind(slot)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let runs: Vec<(uuid::Uuid, String)> = runs_of_slot(&pool, slot).await;
     assert_eq!(runs.len(), 2, "{runs:?}");
     assert_eq!(runs[0].0, first);
     assert_ne!(runs[0].1, "completed", "{runs:?}");

@@ -45,6 +45,32 @@ pub async fn assert_ledger_sound(pool: &PgPool) {
     );
 }
 
+/// Task events (one per task of each run that got to its tasks).
+pub async fn task_events(pool: &PgPool) -> i64 {
+    crate::common::count(
+        pool,
+        "SELECT count(*) FROM sync_events WHERE event_type = 'task'",
+    )
+    .await
+}
+
+pub async fn completed_runs(pool: &PgPool) -> i64 {
+    crate::common::count(
+        pool,
+        "SELECT count(*) FROM job_history WHERE status = 'completed'",
+    )
+    .await
+}
+
+/// The runs of one slot, oldest first.
+pub async fn runs_of_slot(pool: &PgPool, slot: DateTime<Utc>) -> Vec<(uuid::Uuid, String)> {
+    sqlx::query_as("SELECT id, status FROM job_history WHERE slot = $1 ORDER BY started_at")
+        .bind(slot)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
 pub async fn events_of(pool: &PgPool, run: uuid::Uuid) -> Vec<(String, String)> {
     sqlx::query_as(
         "SELECT event_type, source FROM sync_events WHERE job_id = $1 ORDER BY event_type, source",
