@@ -20,7 +20,8 @@ pub enum BodyFault {
     None,
     /// `chunk` bytes every `every_ms` milliseconds: a slow network.
     Trickle { chunk: usize, every_ms: u64 },
-    /// The connection breaks after this many body bytes: a reset mid-body.
+    /// The connection breaks after this many body bytes: a reset mid-body
+    /// (the client may see it before the head, as after a reset).
     CutAfter(usize),
 }
 
