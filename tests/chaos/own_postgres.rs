@@ -1,6 +1,9 @@
 //! A throwaway Postgres cluster of the test's own, to stop and restart
 //! without touching the shared server. Finds the server binaries the way
 //! scripts/pg does; as root, runs them as `postgres` (initdb refuses root).
+//! Without server binaries the test fails, naming them (scripts/pg, which
+//! scripts/test and scripts/chaos start when DATABASE_URL is unset, installs
+//! them).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
