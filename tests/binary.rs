@@ -3,43 +3,19 @@
 
 mod common;
 
-use std::process::Stdio;
-
 use common::*;
 use nightshift_testkit::db::database_url;
 use sqlx::PgPool;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
 #[sqlx::test(migrations = "./migrations")]
 async fn hourly_binary_answers_under_vercel_dev(pool: PgPool) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hourly"))
-        .env_clear()
-        .env("VERCEL_DEV_PORT", port.to_string())
-        .env("DATABASE_URL", database_url(&pool).await)
-        .env("CRON_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("hourly binary starts");
-    // The runtime prints this line once it is listening.
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .expect("binary exited before listening");
-        if line.contains(&format!("listening: {port}")) {
-            break;
-        }
-    }
+    let port = free_port();
+    let mut child = spawn_route(
+        env!("CARGO_BIN_EXE_hourly"),
+        port,
+        &[("DATABASE_URL", database_url(&pool).await)],
+    )
+    .await;
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/api/cron/hourly");
     let a = call(&client, &url, None).await;

@@ -226,3 +226,45 @@ impl Task for Batches {
         })
     }
 }
+
+/// A free loopback port (bound, then released for a child process to take).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts a route binary the way Vercel's dev runtime does (VERCEL_DEV_PORT,
+/// a clean environment plus `env`) and returns once it listens. The child is
+/// killed when dropped.
+pub async fn spawn_route(bin: &str, port: u16, env: &[(&str, String)]) -> tokio::process::Child {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.env_clear()
+        .env("VERCEL_DEV_PORT", port.to_string())
+        .env("CRON_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("route binary starts");
+    // The runtime prints this line once it is listening.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("binary exited before listening");
+        if line.contains(&format!("listening: {port}")) {
+            break;
+        }
+    }
+    // Keep reading, so a later line on stdout never meets a closed pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    child
+}

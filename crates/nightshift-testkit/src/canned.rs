@@ -9,6 +9,20 @@ pub struct Canned {
     pub body: String,
     /// Delay before the response is sent, to simulate a slow network.
     pub delay_ms: u64,
+    /// How the body travels once the headers are out.
+    pub fault: BodyFault,
+}
+
+/// A body that does not arrive in one piece.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BodyFault {
+    #[default]
+    None,
+    /// `chunk` bytes every `every_ms` milliseconds: a slow network.
+    Trickle { chunk: usize, every_ms: u64 },
+    /// The connection breaks after this many body bytes: a reset mid-body
+    /// (the client may see it before the head, as after a reset).
+    CutAfter(usize),
 }
 
 impl Canned {
@@ -22,6 +36,7 @@ impl Canned {
             )],
             body: body.to_string(),
             delay_ms: 0,
+            fault: BodyFault::None,
         }
     }
 
@@ -33,6 +48,7 @@ impl Canned {
             headers: Vec::new(),
             body: body.to_string(),
             delay_ms: 0,
+            fault: BodyFault::None,
         }
     }
 
@@ -45,6 +61,21 @@ impl Canned {
     /// Delays the response by `ms` milliseconds.
     pub fn delay(mut self, ms: u64) -> Self {
         self.delay_ms = ms;
+        self
+    }
+
+    /// Sends the body `chunk` bytes at a time, `every_ms` apart.
+    pub fn trickle(mut self, chunk: usize, every_ms: u64) -> Self {
+        self.fault = BodyFault::Trickle {
+            chunk: chunk.max(1),
+            every_ms,
+        };
+        self
+    }
+
+    /// Breaks the connection after `bytes` bytes of the body.
+    pub fn cut_after(mut self, bytes: usize) -> Self {
+        self.fault = BodyFault::CutAfter(bytes);
         self
     }
 

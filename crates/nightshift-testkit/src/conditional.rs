@@ -27,6 +27,7 @@ pub(crate) fn not_modified(full: &Canned) -> Canned {
         headers,
         body: String::new(),
         delay_ms: full.delay_ms,
+        fault: crate::BodyFault::None,
     }
 }
 

@@ -115,6 +115,7 @@ fn canned(i: Interaction) -> Canned {
         headers,
         body,
         delay_ms: 0,
+        fault: crate::BodyFault::None,
     }
 }
 

@@ -37,6 +37,8 @@
 //!   decoded and re-serialised, so the server computes its own framing.
 //! * [`Canned::delay_ms`] delays the response (the request is already
 //!   visible in [`Replay::requests`] while the response is delayed).
+//! * [`Canned::trickle`] sends the body slowly; [`Canned::cut_after`] breaks
+//!   the connection in the middle of it.
 //!
 //! [octokit/fixtures]: https://github.com/octokit/fixtures
 
@@ -48,7 +50,7 @@ mod server;
 pub mod smtp;
 mod synthetic;
 
-pub use canned::{Canned, Seen};
+pub use canned::{BodyFault, Canned, Seen};
 pub use fixtures::fixtures_dir;
 pub use server::Replay;
 pub use synthetic::synthetic_issues;

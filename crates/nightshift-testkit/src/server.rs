@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::conditional::{etag_matches, not_modified};
 use crate::fixtures::{DROPPED, Key, fixtures_dir, key_of, load};
-use crate::{Canned, Seen};
+use crate::{BodyFault, Canned, Seen};
 
 const GITHUB_API: &str = "https://api.github.com";
 
@@ -128,6 +128,12 @@ impl Replay {
 
     pub fn clear_requests(&self) {
         lock(&self.inner.seen).clear();
+    }
+
+    /// Drops every scripted answer not yet served: the upstream is healthy
+    /// again.
+    pub fn clear_scripts(&self) {
+        lock(&self.inner.scripts).clear();
     }
 }
 
@@ -261,6 +267,37 @@ fn build(inner: &Inner, answer: Canned) -> Response {
         }
     }
     builder
-        .body(Body::from(inner.rewrite(&answer.body)))
+        .body(body_of(inner.rewrite(&answer.body), answer.fault))
         .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// The body, whole or faulty. A stream error makes hyper abort the
+/// connection, so the client sees a truncated response.
+fn body_of(text: String, fault: BodyFault) -> Body {
+    let bytes = text.into_bytes();
+    match fault {
+        BodyFault::None => Body::from(bytes),
+        BodyFault::Trickle { chunk, every_ms } => {
+            let chunks: Vec<Vec<u8>> = bytes.chunks(chunk).map(<[u8]>::to_vec).collect();
+            Body::from_stream(futures_util::stream::unfold(
+                chunks.into_iter(),
+                move |mut rest| async move {
+                    let next = rest.next()?;
+                    tokio::time::sleep(Duration::from_millis(every_ms)).await;
+                    Some((Ok::<_, std::io::Error>(next), rest))
+                },
+            ))
+        }
+        BodyFault::CutAfter(n) => {
+            let head = bytes[..n.min(bytes.len())].to_vec();
+            let parts: Vec<std::io::Result<Vec<u8>>> = vec![
+                Ok(head),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "connection reset by the test",
+                )),
+            ];
+            Body::from_stream(futures_util::stream::iter(parts))
+        }
+    }
 }

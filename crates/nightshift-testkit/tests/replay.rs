@@ -209,3 +209,30 @@ async fn synthetic_repository_of_250_issues() {
         .unwrap();
     assert_eq!(resp.status(), 304);
 }
+
+#[tokio::test]
+async fn a_trickled_body_arrives_whole_and_slowly_a_cut_one_breaks() {
+    let replay = Replay::start().await;
+    let body = "x".repeat(1000);
+    replay.script("/slow", Canned::raw(200, &body).trickle(250, 50), Some(1));
+    replay.script("/cut", Canned::raw(200, &body).cut_after(100), Some(1));
+    replay.script("/slow", Canned::raw(200, &body).trickle(250, 50), Some(1));
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let slow = client.get(format!("{}/slow", replay.url())).send().await;
+    let text = slow.unwrap().text().await.unwrap();
+    assert_eq!(text, body);
+    // Four chunks, each after a 50 ms pause.
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    let cut = client.get(format!("{}/cut", replay.url())).send().await;
+    // The break may reach the client before or after the head.
+    let read = match cut {
+        Ok(resp) => resp.text().await.map(|t| t.len()),
+        Err(e) => Err(e),
+    };
+    assert!(read.is_err(), "a cut body read whole: {read:?}");
+    // Cleared scripts leave the path to the recordings (none here: 404).
+    replay.clear_scripts();
+    let after = client.get(format!("{}/slow", replay.url())).send().await;
+    assert_eq!(after.unwrap().status(), 404);
+}
