@@ -43,32 +43,13 @@ async fn hourly_binary_answers_under_vercel_dev(pool: PgPool) {
 /// The status function (`api/status.rs`) on its own, as Vercel runs it.
 #[sqlx::test(migrations = "./migrations")]
 async fn status_binary_answers_under_vercel_dev(pool: PgPool) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_status"))
-        .env_clear()
-        .env("VERCEL_DEV_PORT", port.to_string())
-        .env("DATABASE_URL", database_url(&pool).await)
-        .env("CRON_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("status binary starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .expect("binary exited before listening");
-        if line.contains(&format!("listening: {port}")) {
-            break;
-        }
-    }
+    let port = free_port();
+    let mut child = spawn_route(
+        env!("CARGO_BIN_EXE_status"),
+        port,
+        &[("DATABASE_URL", database_url(&pool).await)],
+    )
+    .await;
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let health = client
