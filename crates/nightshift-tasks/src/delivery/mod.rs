@@ -55,11 +55,7 @@ impl Task for DeliverNotifications {
                 .context("setting up the e-mail transport")?,
             slack: Slack::from_config(delivery, ctx.http.clone()),
             from: delivery.email_from.clone().unwrap_or_default(),
-            status_url: ctx
-                .cfg
-                .base_url
-                .as_deref()
-                .map(|b| format!("{}/api/status?format=html", b.trim_end_matches('/'))),
+            status_url: ctx.cfg.dashboard_url(),
         };
         let mut channels = Vec::new();
         if t.mailer.is_some() {

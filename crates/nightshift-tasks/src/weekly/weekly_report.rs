@@ -90,11 +90,7 @@ async fn existing(ctx: &TaskContext, period: &Period) -> anyhow::Result<Option<S
 
 async fn render_and_store(ctx: &TaskContext, period: &Period) -> anyhow::Result<Stored> {
     let job_types: Vec<String> = ctx.routes.iter().map(|r| r.job_type.to_owned()).collect();
-    let status_url = ctx
-        .cfg
-        .base_url
-        .as_deref()
-        .map(|b| format!("{}/api/status?format=html", b.trim_end_matches('/')));
+    let status_url = ctx.cfg.dashboard_url();
     let data = report_data::gather(
         &ctx.pool,
         period,
