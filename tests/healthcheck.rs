@@ -113,10 +113,7 @@ async fn a_broken_monitor_never_fails_a_run(pool: PgPool) {
     assert_eq!(pings.lock().unwrap().len(), 2);
 
     // Nothing listens on the port any more.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let closed = format!("127.0.0.1:{}", free_port());
     let mut t = custom_app(&pool, vec![Arc::new(Fine("fine"))], Duration::from_secs(5));
     with_monitor(&mut t, &format!("http://{closed}/ping/x"));
     t.clock.advance(chrono::Duration::hours(1));

@@ -41,9 +41,7 @@ async fn an_hour_without_smtp_delays_but_never_loses_or_doubles_mail(pool: PgPoo
     .unwrap();
 
     // Down: a loopback port nothing listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let down_url = format!("smtp://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let down_url = format!("smtp://127.0.0.1:{}", free_port());
     let sink = SmtpSink::start().await.unwrap();
     let routes = nightshift_tasks::routes;
     let down = app_with(&pool, smtp_config(down_url), routes());

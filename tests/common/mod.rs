@@ -227,14 +227,9 @@ impl Task for Batches {
     }
 }
 
-/// A free loopback port (bound, then released for a child process to take).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+// Each test binary includes this module and uses only part of it.
+#[allow(unused_imports)]
+pub use nightshift_testkit::free_port;
 
 /// Starts a route binary the way Vercel's dev runtime does (VERCEL_DEV_PORT,
 /// a clean environment plus `env`) and returns once it listens. The child is

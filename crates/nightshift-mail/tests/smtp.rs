@@ -154,11 +154,7 @@ async fn a_temporary_refusal_is_transient_and_a_final_one_permanent() {
 
 #[tokio::test]
 async fn nobody_listening_is_transient() {
-    // Bind, note the port, close: nothing listens there any more.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = nightshift_testkit::free_port();
     let mailer = smtp(&format!("smtp://127.0.0.1:{port}"));
     let e = mailer.send(&common::text_email()).await.unwrap_err();
     assert!(matches!(e, SendError::Transient { .. }), "{e:?}");

@@ -78,12 +78,9 @@ async fn row(pool: &PgPool, key: &str) -> Row {
     }
 }
 
-/// A loopback port nothing listens on.
-async fn closed_port_url() -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    drop(l);
-    format!("smtp://{addr}")
+/// An SMTP server that is down: a loopback port nothing listens on.
+fn closed_port_url() -> String {
+    format!("smtp://127.0.0.1:{}", nightshift_testkit::free_port())
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -109,7 +106,7 @@ async fn smtp_delivers_once_and_marks_sent(pool: PgPool) {
 #[sqlx::test(migrations = "../../migrations")]
 async fn smtp_down_waits_15_30_60_minutes_then_dead_with_an_alert(pool: PgPool) {
     enqueue(&pool, "a", "email", "ops@example.com").await;
-    let cfg = smtp(closed_port_url().await);
+    let cfg = smtp(closed_port_url());
     let mut now = t0();
     for (attempt, wait) in [(1, 15), (2, 30), (3, 60)] {
         let report = deliver(&pool, now, &cfg).await;

@@ -54,3 +54,13 @@ pub use canned::{BodyFault, Canned, Seen};
 pub use fixtures::fixtures_dir;
 pub use server::Replay;
 pub use synthetic::synthetic_issues;
+
+/// A loopback port nothing listens on: bound, then released. A child
+/// process may take it, or a test may use it as a server that is down.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free loopback port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}

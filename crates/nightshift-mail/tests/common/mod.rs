@@ -46,8 +46,5 @@ pub fn text_email() -> Email {
 /// A loopback URL nothing listens on. (A dropped wiremock server goes back
 /// to wiremock's pool and keeps answering, so it cannot play this part.)
 pub fn dead_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
+    format!("http://127.0.0.1:{}", nightshift_testkit::free_port())
 }
