@@ -43,6 +43,10 @@ ALTER TABLE notifications
     ADD COLUMN priority smallint NOT NULL DEFAULT 2 CHECK (priority BETWEEN 0 AND 3);
 CREATE INDEX notifications_due_by_priority ON notifications (priority, next_attempt_at, id)
     WHERE status = 'pending';
+-- A recipient's digest that nobody tried to send yet takes new notices in
+-- (folding), so a backlog of unsent mail never becomes several per person.
+CREATE INDEX notifications_open_digests ON notifications (channel, lower(recipient))
+    WHERE kind = 'digest' AND status = 'pending' AND attempts = 0;
 
 -- One thing one recipient should hear: a person (user_id), an address that
 -- is no person (ALERT_EMAILS), or the team's Slack channel. Deduplicated by
@@ -70,3 +74,36 @@ CREATE TABLE notices (
 );
 CREATE INDEX notices_pending ON notices (user_id, address) WHERE status = 'pending';
 CREATE INDEX notices_notification ON notices (notification_id) WHERE notification_id IS NOT NULL;
+
+-- Most severe first, for ordering what people read.
+CREATE FUNCTION severity_rank(severity text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END;
+
+-- Who hears that a bug is at risk of breaching: its creator, its assignee,
+-- its followers and its team's leads, each once, with what they are to it.
+-- A team's leads are its members with role manager or above; a bug's team
+-- is its assignee's, else its creator's, else its project owner's.
+CREATE FUNCTION bug_audience(bug bigint) RETURNS TABLE (user_id bigint, roles text)
+    LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH b AS (
+        SELECT b.assignee_id, b.creator_id, b.followers, p.owner_id
+          FROM bugs b JOIN projects p ON p.id = b.project_id
+         WHERE b.id = bug_audience.bug
+    ), team AS (
+        SELECT COALESCE(a.team, c.team, o.team) AS name
+          FROM b
+          LEFT JOIN users a ON a.id = b.assignee_id
+          LEFT JOIN users c ON c.id = b.creator_id
+          LEFT JOIN users o ON o.id = b.owner_id
+    ), r AS (
+        SELECT b.creator_id AS user_id, 'creator' AS role FROM b
+        UNION ALL SELECT b.assignee_id, 'assignee' FROM b
+        UNION ALL SELECT unnest(b.followers), 'follower' FROM b
+        UNION ALL SELECT u.id, 'team lead' FROM users u JOIN team t ON u.team = t.name
+                   WHERE u.role <> 'engineer'
+    )
+    SELECT r.user_id, string_agg(DISTINCT r.role, ', ') FROM r
+     WHERE r.user_id IS NOT NULL GROUP BY r.user_id;
+END;

@@ -35,6 +35,7 @@ async fn every_task_runs_on_an_empty_database(pool: PgPool) {
             "alerts",
             "refresh_dashboard",
             "reminders",
+            "compose_digests",
             "deliver_notifications"
         ]
     );

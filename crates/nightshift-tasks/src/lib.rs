@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod daily;
 pub mod delivery;
 pub mod hourly;
+pub mod notices;
 pub mod registry;
 pub mod weekly;
 

@@ -48,6 +48,7 @@ fn tasks_of(name: &str) -> Vec<Arc<dyn Task>> {
             Arc::new(hourly::alerts::Alerts),
             Arc::new(hourly::refresh_dashboard::RefreshDashboard),
             Arc::new(hourly::reminders::Reminders),
+            Arc::new(delivery::ComposeDigests),
             Arc::new(delivery::DeliverNotifications),
         ],
         "daily" => vec![

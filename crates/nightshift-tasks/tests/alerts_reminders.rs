@@ -66,7 +66,7 @@ async fn alert_raised_once_resolved_and_raised_again(pool: PgPool) {
         .unwrap();
     assert_eq!(fourth.details["raised"], 1);
     assert_eq!(count(&pool, "SELECT count(*) FROM alerts").await, 2);
-    assert_eq!(count(&pool, "SELECT count(*) FROM notifications").await, 4);
+    assert_eq!(count(&pool, "SELECT count(*) FROM notices").await, 4);
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -169,7 +169,7 @@ async fn with_a_slack_webhook_the_channel_hears_every_alert_once(pool: PgPool) {
         .unwrap();
     assert_eq!(first.details["notifications"], 2, "owner and the channel");
     let slack: Vec<(String, String)> =
-        sqlx::query_as("SELECT recipient, dedupe_key FROM notifications WHERE channel = 'slack'")
+        sqlx::query_as("SELECT channel, dedupe_key FROM notices WHERE channel = 'slack'")
             .fetch_all(&pool)
             .await
             .unwrap();
@@ -179,5 +179,5 @@ async fn with_a_slack_webhook_the_channel_hears_every_alert_once(pool: PgPool) {
         .run(&ctx_with_cfg(&pool, t0() + Duration::hours(1), cfg))
         .await
         .unwrap();
-    assert_eq!(count(&pool, "SELECT count(*) FROM notifications").await, 2);
+    assert_eq!(count(&pool, "SELECT count(*) FROM notices").await, 2);
 }

@@ -27,6 +27,7 @@ const TABLES: &[(&str, &str)] = &[
     ("hourly_snapshots", "hour, kind"),
     ("escalations", "id"),
     ("notifications", "id"),
+    ("notices", "id"),
     ("alerts", "id"),
     ("github_sync_cursors", "project_id"),
 ];
@@ -100,6 +101,9 @@ async fn seed(pool: &PgPool) {
          VALUES (1, 1, 'P2', 'P1', 3, 2, now())",
         "INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key, next_attempt_at, created_at)
          VALUES ('sla', 'eve@example.com', 'email', 'Bug <1>', 'line1\nline2\ttab', 'sla:1', now(), now())",
+        "INSERT INTO notices (user_id, channel, kind, urgency, bug_id, headline, details, dedupe_key, status,
+                              notification_id, created_at)
+         VALUES (3, 'email', 'escalation', 1020, 1, 'L1 <b>', 'a\tb', 'escalation:1:1:3', 'digested', 1, now())",
         "INSERT INTO alerts (dedupe_key, source, kind, severity, title, details, status, raised_at, last_seen_at, project_id)
          VALUES ('rev:1', 'anomalies', 'revenue', 'critical', 'Revenue at risk', '{\"amount\": 1234.56}', 'open', now(), now(), 1)",
         "INSERT INTO github_sync_cursors (project_id, since, etag, updated_at) VALUES (1, now(), 'W/\"abc\"', now())",

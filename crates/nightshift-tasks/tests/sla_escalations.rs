@@ -6,6 +6,7 @@ mod common;
 use chrono::Duration;
 use common::*;
 use nightshift_core::Task;
+use nightshift_tasks::delivery::ComposeDigests;
 use nightshift_tasks::hourly::escalations::Escalations;
 use nightshift_tasks::hourly::sla_risk::SlaRisk;
 use sqlx::PgPool;
@@ -88,11 +89,15 @@ async fn org(pool: &PgPool) -> Org {
     }
 }
 
+/// (address, dedupe key) of every notice to a person.
 async fn notified(pool: &PgPool) -> Vec<(String, String)> {
-    sqlx::query_as("SELECT recipient, dedupe_key FROM notifications ORDER BY recipient, dedupe_key")
-        .fetch_all(pool)
-        .await
-        .unwrap()
+    sqlx::query_as(
+        "SELECT u.email, n.dedupe_key FROM notices n JOIN users u ON u.id = n.user_id
+          ORDER BY u.email, n.dedupe_key",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -137,7 +142,7 @@ async fn a_breach_escalates_once_per_level(pool: PgPool) {
         assert_eq!(r.details["escalations"], 0);
     }
     assert_eq!(count(&pool, "SELECT count(*) FROM escalations").await, 1);
-    assert_eq!(count(&pool, "SELECT count(*) FROM notifications").await, 2);
+    assert_eq!(count(&pool, "SELECT count(*) FROM notices").await, 2);
 
     // Two windows in: level 2. Four windows in: level 3, and the director hears.
     Escalations
@@ -163,7 +168,8 @@ async fn a_breach_escalates_once_per_level(pool: PgPool) {
     );
     let to_director = count(
         &pool,
-        "SELECT count(*) FROM notifications WHERE recipient = 'dana@example.com'",
+        "SELECT count(*) FROM notices n JOIN users u ON u.id = n.user_id
+          WHERE u.email = 'dana@example.com'",
     )
     .await;
     assert_eq!(to_director, 1);
@@ -188,6 +194,25 @@ async fn a_long_breach_climbs_every_level_at_once(pool: PgPool) {
     assert_eq!(
         count(&pool, "SELECT max(escalation_level)::int8 FROM bugs").await,
         3
+    );
+    // Every level is recorded; people hear of the highest one only.
+    assert_eq!(count(&pool, "SELECT count(*) FROM escalations").await, 3);
+    assert_eq!(
+        notified(&pool).await,
+        vec![
+            (
+                "dana@example.com".into(),
+                format!("escalation:{id}:3:{}", o.director)
+            ),
+            (
+                "eli@example.com".into(),
+                format!("escalation:{id}:3:{}", o.engineer)
+            ),
+            (
+                "mia@example.com".into(),
+                format!("escalation:{id}:3:{}", o.manager)
+            ),
+        ]
     );
 }
 
@@ -229,10 +254,7 @@ async fn concurrent_runs_escalate_once(pool: PgPool) {
         + b.unwrap().details["escalations"].as_i64().unwrap();
     assert_eq!(total, 50);
     assert_eq!(count(&pool, "SELECT count(*) FROM escalations").await, 50);
-    assert_eq!(
-        count(&pool, "SELECT count(*) FROM notifications").await,
-        100
-    );
+    assert_eq!(count(&pool, "SELECT count(*) FROM notices").await, 100);
     assert_eq!(
         count(
             &pool,
@@ -250,20 +272,26 @@ async fn an_html_title_stays_text(pool: PgPool) {
     b.assignee = Some(o.engineer);
     b.title = "<script>alert(1)</script> in search box";
     bug(&pool, b).await;
-    Escalations.run(&ctx(&pool, t0())).await.unwrap();
+    let c = ctx(&pool, t0());
+    Escalations.run(&c).await.unwrap();
+    ComposeDigests.run(&c).await.unwrap();
     // The outbox is plain text: the title is carried verbatim, never as markup
     // and never mangled into entities; renderers escape it when they show it.
-    let (subject, body): (String, String) =
-        sqlx::query_as("SELECT subject, body FROM notifications LIMIT 1")
+    let headline: String = sqlx::query_scalar("SELECT headline FROM notices LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        headline.ends_with(": <script>alert(1)</script> in search box"),
+        "{headline}"
+    );
+    let body: String =
+        sqlx::query_scalar("SELECT body FROM notifications WHERE recipient = 'eli@example.com'")
             .fetch_one(&pool)
             .await
             .unwrap();
     assert!(
-        subject.ends_with(": <script>alert(1)</script> in search box"),
-        "{subject}"
-    );
-    assert!(
-        body.contains("Title: <script>alert(1)</script> in search box\n"),
+        body.contains(" in Checkout: <script>alert(1)</script> in search box\n"),
         "{body}"
     );
 }

@@ -5,6 +5,7 @@
 mod daily;
 mod hourly;
 mod invoke;
+mod notify;
 mod weekly;
 
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ use uuid::Uuid;
 #[derive(Args)]
 pub struct BenchArgs {
     /// Which part to measure (storm lives in scripts/bench: it drives `wrk`).
-    #[arg(value_parser = ["hourly", "invoke", "daily", "weekly"])]
+    #[arg(value_parser = ["hourly", "invoke", "daily", "weekly", "notify"])]
     part: String,
     /// Measured rounds (after one warm-up where the part has one).
     #[arg(long, default_value_t = 5)]
@@ -47,6 +48,10 @@ pub struct BenchArgs {
     /// weekly: sync_events rows inserted for the archival figure.
     #[arg(long, default_value_t = 1_000_000)]
     sync_events: i64,
+    /// notify: pending digests planted before a weekly run (0: measure the
+    /// first hourly run instead).
+    #[arg(long, default_value_t = 0)]
+    planted: usize,
 }
 
 pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -55,6 +60,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         "invoke" => invoke::bench(&args).await,
         "daily" => daily::bench(&args).await,
         "weekly" => weekly::bench(&args).await,
+        "notify" => notify::bench(&args).await,
         other => anyhow::bail!("no bench part {other}"),
     }
 }

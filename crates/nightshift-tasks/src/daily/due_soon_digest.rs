@@ -1,11 +1,16 @@
 //! `due_soon_digest`: one e-mail per assignee with the bugs that breach their
 //! SLA within 3 days and those already breached, grouped by project. Enqueued
 //! once per assignee and day (dedupe key), most urgent inboxes first, at most
-//! MAX_EMAILS_PER_RUN per run; the rest wait for the next run.
+//! MAX_EMAILS_PER_RUN per run; the rest wait for the next run. It is bulk
+//! mail (outbox priority 3): the weekly report and digests go before it.
+//! People without an address or with `notify = false` get none: a list of
+//! what was due days ago is worth nothing once they have an address.
 
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
+
+use crate::notices;
 
 pub struct DueSoonDigest;
 
@@ -40,18 +45,19 @@ impl Task for DueSoonDigest {
             ), todo AS (
                 SELECT pp.*, u.email, u.name
                   FROM per_person pp JOIN users u ON u.id = pp.assignee_id
-                 WHERE NOT EXISTS (SELECT 1 FROM notifications
-                                    WHERE dedupe_key = format('digest:%s:%s', $2::text, pp.assignee_id))
+                 WHERE u.email IS NOT NULL AND u.notify
+                   AND NOT EXISTS (SELECT 1 FROM notifications
+                                    WHERE dedupe_key = format('due_soon:%s:%s', $2::text, pp.assignee_id))
             ), picked AS (
                 SELECT * FROM todo ORDER BY breached DESC, first, assignee_id LIMIT $3
             ), queued AS (
                 INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key,
-                                           next_attempt_at, created_at)
-                SELECT 'digest', email, 'email',
+                                           priority, next_attempt_at, created_at)
+                SELECT 'due_soon', email, 'email',
                        format('%s bug(s) breached, %s due within 3 days', breached, n - breached),
                        format(E'Hello %s,\n\nYour bugs that are past their SLA or due within 3 days:\n\n%s\n',
                               name, body),
-                       format('digest:%s:%s', $2::text, assignee_id), $1, $1
+                       format('due_soon:%s:%s', $2::text, assignee_id), $4, $1, $1
                   FROM picked
                 ON CONFLICT (dedupe_key) DO NOTHING
                 RETURNING 1
@@ -61,6 +67,7 @@ impl Task for DueSoonDigest {
             ctx.now,
             day,
             ctx.cfg.max_emails_per_run,
+            notices::priority::BULK,
         )
         .fetch_one(&ctx.pool)
         .await

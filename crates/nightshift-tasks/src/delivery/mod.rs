@@ -2,9 +2,15 @@
 //! A row is marked sent only after a provider accepted it; failures wait 15,
 //! 30, then 60 minutes; a permanent rejection or a fourth failure makes it
 //! dead and raises an alert. Runs last in the hourly and weekly routes.
+//! Claims go by priority (report, critical, digest, bulk): MAX_EMAILS_PER_RUN
+//! is spent top down, so bulk mail never holds up the report.
 
 mod compose;
+mod digest;
 pub mod outbox;
+mod render;
+
+pub use digest::ComposeDigests;
 
 use std::time::Duration;
 

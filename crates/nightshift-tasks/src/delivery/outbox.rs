@@ -37,7 +37,9 @@ pub struct Claimed {
 }
 
 /// Takes up to `limit` due rows of the given channels: pending ones whose
-/// time has come and `sending` ones whose sender's lease ran out.
+/// time has come and `sending` ones whose sender's lease ran out. The lowest
+/// priority number goes first (report, critical, digest, bulk), so the per-run
+/// cap is spent on what matters most and bulk mail waits, never the reverse.
 pub async fn claim(
     pool: &PgPool,
     now: DateTime<Utc>,
@@ -52,7 +54,7 @@ pub async fn claim(
              WHERE channel = ANY($2)
                AND ((status = 'pending' AND next_attempt_at <= $1)
                  OR (status = 'sending' AND claimed_until <= $1))
-             ORDER BY next_attempt_at, id
+             ORDER BY priority, next_attempt_at, id
              LIMIT $3
                FOR UPDATE SKIP LOCKED
         )

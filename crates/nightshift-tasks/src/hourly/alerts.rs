@@ -2,14 +2,15 @@
 //! nobody owns, critical bugs past their SLA, and daily revenue at risk above
 //! ALERT_REVENUE_THRESHOLD. Each is an alert with a dedupe key (raised once,
 //! resolved when it clears, raised anew when it returns). Every alert not yet
-//! announced — these and `watch_jobs`' — is enqueued for the project owner and
-//! ALERT_EMAILS.
+//! announced — these and `watch_jobs`' — becomes a notice for the project
+//! owner, ALERT_EMAILS and the Slack channel; a critical one leads its digest.
 
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
 
 use crate::alerts::{self, Finding};
+use crate::notices;
 
 pub const SOURCE: &str = "alerts";
 
@@ -108,8 +109,10 @@ async fn findings(ctx: &TaskContext) -> anyhow::Result<Vec<Finding>> {
     Ok(out)
 }
 
-/// Enqueues every open alert not yet announced, and marks it announced, in one
-/// statement: a crash cannot announce twice or forget one.
+/// Turns every open alert not yet announced into notices, and marks it
+/// announced, in one statement: a crash cannot announce twice or forget one.
+/// An ALERT_EMAILS address that belongs to a person reaches them as that
+/// person, so it lands in their one digest.
 async fn announce(ctx: &TaskContext) -> anyhow::Result<i64> {
     let n = sqlx::query_scalar!(
         r#"
@@ -118,24 +121,30 @@ async fn announce(ctx: &TaskContext) -> anyhow::Result<i64> {
               FROM alerts WHERE status = 'open' AND notified_at IS NULL
                FOR UPDATE SKIP LOCKED
         ), recipients AS (
-            SELECT pe.id, u.email AS recipient, 'email' AS channel
+            SELECT pe.id, p.owner_id AS user_id, NULL::text AS address, 'email' AS channel,
+                   p.owner_id::text AS who
               FROM pending pe
               JOIN projects p ON p.id = pe.project_id
-              JOIN users u ON u.id = p.owner_id
+             WHERE p.owner_id IS NOT NULL
             UNION
-            SELECT pe.id, e, 'email' FROM pending pe CROSS JOIN unnest($2::text[]) AS e
+            SELECT pe.id, u.id, CASE WHEN u.id IS NULL THEN lower(e) END, 'email',
+                   COALESCE(u.id::text, lower(e))
+              FROM pending pe
+             CROSS JOIN unnest($2::text[]) AS e
+              LEFT JOIN users u ON lower(u.email) = lower(e)
             UNION
             -- The team channel hears about every alert, when there is one.
-            SELECT pe.id, 'slack', 'slack' FROM pending pe WHERE $3
+            SELECT pe.id, NULL, NULL, 'slack', 'slack' FROM pending pe WHERE $3
         ), queued AS (
-            INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key,
-                                       next_attempt_at, created_at)
-            SELECT 'alert', r.recipient, r.channel,
+            INSERT INTO notices (user_id, address, channel, kind, urgency, critical, headline,
+                                 details, dedupe_key, run_id, created_at)
+            SELECT r.user_id, r.address, r.channel, 'alert',
+                   CASE WHEN pe.severity = 'critical' THEN $4::int4 ELSE $5::int4 END,
+                   pe.severity = 'critical',
                    format('[%s] %s', upper(pe.severity), left(pe.title, 150)),
-                   format(E'%s\n\n%s\nRaised at %s UTC.\n', pe.title, pe.message,
+                   format('%s. Raised at %s UTC.', pe.message,
                           to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')),
-                   format('alert:%s:%s', pe.id, r.recipient),
-                   $1, $1
+                   format('alert:%s:%s', pe.id, r.who), $6, $1
               FROM recipients r JOIN pending pe ON pe.id = r.id
             ON CONFLICT (dedupe_key) DO NOTHING
             RETURNING 1
@@ -147,9 +156,12 @@ async fn announce(ctx: &TaskContext) -> anyhow::Result<i64> {
         ctx.now,
         &ctx.cfg.alert_emails,
         ctx.cfg.delivery.slack_webhook_url.is_some(),
+        notices::CRITICAL_ALERT,
+        notices::ALERT,
+        ctx.run_id,
     )
     .fetch_one(&ctx.pool)
     .await
-    .context("enqueueing alert notifications")?;
+    .context("writing alert notices")?;
     Ok(n)
 }

@@ -1,8 +1,14 @@
 //! `escalations`: a breached bug climbs one level per rule, once per bug and
 //! level (a unique key on (bug, level) makes a second run, or a concurrent
-//! one, a no-op). Each level raises the priority one step, adds the assignee's
-//! manager as a follower and tells the assignee and the manager (level 3 also
-//! the manager's manager); an unassigned critical bug goes to the project owner.
+//! one, a no-op). Each level raises the priority one step and adds the
+//! assignee's manager as a follower; an unassigned critical bug goes to the
+//! project owner. People hear of a bug once per run, at its highest new
+//! level: the assignee and the manager (from level 3 also the manager's
+//! manager), as notices that `compose_digests` folds into one digest each.
+//!
+//! A project's first run (`projects.watched_since` unset) finds a backlog:
+//! its escalations are recorded, but each person gets one backlog summary
+//! (counts, the top ten, at-risk bugs included) instead of a notice per bug.
 //!
 //! Levels, counted in SLA windows after the bug was created:
 //! 1 at the deadline (1 window), 2 at 2 windows, 3 at 4 windows.
@@ -10,6 +16,8 @@
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
+
+use crate::notices;
 
 pub struct Escalations;
 
@@ -20,7 +28,7 @@ impl Task for Escalations {
     }
 
     async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
-        // One statement: the escalations, the bug updates and the outbox rows
+        // One statement: the escalations, the bug updates and the notices
         // commit together or not at all. New levels of a bug are contiguous
         // (the rules' thresholds only grow), so level k moves the priority
         // k - escalation_level steps from where it stands now.
@@ -66,47 +74,131 @@ impl Task for Escalations {
                   FROM top t
                  WHERE b.id = t.bug_id
                 RETURNING b.id
-            ), recipients AS (
-                SELECT DISTINCT i.bug_id, i.level, u.email AS address, 'email' AS channel,
-                       u.id::text AS who
-                  FROM ins i
-                  JOIN bugs b ON b.id = i.bug_id
+            ), joined AS (
+                -- This run is the first to look at these projects.
+                UPDATE projects SET watched_since = $1 WHERE watched_since IS NULL RETURNING id
+            ), heard AS (
+                -- Who hears of a bug's highest new level: its assignee (the
+                -- owner when it has none), the assignee's manager, and from
+                -- level 3 the manager's manager.
+                SELECT t.bug_id, t.level, t.to_priority, t.assignee_id, r.user_id,
+                       string_agg(r.role, ', ') AS roles, j.id IS NOT NULL AS backlog
+                  FROM top t
+                  JOIN bugs b ON b.id = t.bug_id
                   JOIN projects p ON p.id = b.project_id
-                  LEFT JOIN users m ON m.id = i.manager_id
-                 CROSS JOIN LATERAL (VALUES (COALESCE(i.assignee_id, p.owner_id)),
-                                            (i.manager_id),
-                                            (CASE WHEN i.level >= 3 THEN m.manager_id END)) AS r(user_id)
-                  JOIN users u ON u.id = r.user_id
-                UNION ALL
-                -- The team channel hears about every escalation, when there is one.
-                SELECT i.bug_id, i.level, 'slack', 'slack', 'slack' FROM ins i WHERE $2
-            ), notified AS (
-                INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key,
-                                           next_attempt_at, created_at)
-                SELECT 'escalation', r.address, r.channel,
-                       format('[Escalation L%s] %s %s bug in %s: %s', i.level, i.to_priority,
-                              b.severity, p.name, left(b.title, 120)),
-                       format(E'%s bug #%s in %s breached its %s-hour SLA (deadline %s UTC) and is now escalated to level %s, priority %s.\n\nTitle: %s\nAssignee: %s\nRevenue impact per day: %s\n',
-                              initcap(b.severity), b.id, p.name, b.sla_window_hours,
+                  LEFT JOIN joined j ON j.id = b.project_id
+                  LEFT JOIN users m ON m.id = t.manager_id
+                 CROSS JOIN LATERAL (VALUES (t.assignee_id, 'assignee'),
+                                            (CASE WHEN t.assignee_id IS NULL THEN p.owner_id END, 'project owner'),
+                                            (t.manager_id, 'manager'),
+                                            (CASE WHEN t.level >= 3 THEN m.manager_id END, 'manager''s manager'))
+                       AS r(user_id, role)
+                 WHERE r.user_id IS NOT NULL AND (j.id IS NOT NULL OR p.watched_since IS NOT NULL)
+                 GROUP BY t.bug_id, t.level, t.to_priority, t.assignee_id, r.user_id, j.id
+            ), told AS (
+                INSERT INTO notices (user_id, channel, kind, urgency, bug_id, headline, details,
+                                     dedupe_key, run_id, created_at)
+                SELECT h.user_id, 'email', 'escalation',
+                       $3::int4 + (3 - h.level) * 10 + severity_rank(b.severity), h.bug_id,
+                       format('[L%s → %s] %s bug #%s in %s: %s', h.level, h.to_priority, b.severity,
+                              b.id, p.name, left(b.title, 120)),
+                       format('Breached its %s-hour SLA at %s UTC. Assignee: %s. Revenue impact per day: %s. You are its %s.',
+                              b.sla_window_hours,
                               to_char(b.sla_deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
-                              i.level, i.to_priority, b.title,
-                              COALESCE(a.name, 'unassigned'), b.revenue_impact_daily),
-                       format('escalation:%s:%s:%s', i.bug_id, i.level, r.who),
-                       $1, $1
-                  FROM recipients r
-                  JOIN ins i ON i.bug_id = r.bug_id AND i.level = r.level
+                              COALESCE(a.name, 'nobody'), b.revenue_impact_daily, h.roles),
+                       format('escalation:%s:%s:%s', h.bug_id, h.level, h.user_id), $4, $1
+                  FROM heard h
+                  JOIN bugs b ON b.id = h.bug_id
+                  JOIN projects p ON p.id = b.project_id
+                  LEFT JOIN users a ON a.id = h.assignee_id
+                 WHERE NOT h.backlog
+                ON CONFLICT (dedupe_key) DO NOTHING
+                RETURNING 1
+            ), channel AS (
+                -- The team channel hears of every escalation, in its one post per run.
+                INSERT INTO notices (channel, kind, urgency, bug_id, headline, dedupe_key, run_id,
+                                     created_at)
+                SELECT 'slack', 'escalation', $3::int4 + (3 - t.level) * 10 + severity_rank(b.severity),
+                       t.bug_id,
+                       format('[L%s → %s] %s bug #%s in %s: %s', t.level, t.to_priority, b.severity,
+                              b.id, p.name, left(b.title, 120)),
+                       format('escalation:%s:%s:slack', t.bug_id, t.level), $4, $1
+                  FROM top t
+                  JOIN bugs b ON b.id = t.bug_id
+                  JOIN projects p ON p.id = b.project_id
+                 WHERE $2 AND p.watched_since IS NOT NULL
+                ON CONFLICT (dedupe_key) DO NOTHING
+                RETURNING 1
+            ), backlog_items AS (
+                SELECT DISTINCT h.user_id, h.bug_id, h.level, NULL::text AS risk FROM heard h WHERE h.backlog
+                UNION
+                SELECT a.user_id, b.id, 0, b.sla_risk
+                  FROM bugs b
+                  JOIN joined j ON j.id = b.project_id
+                 CROSS JOIN LATERAL bug_audience(b.id) a
+                 WHERE b.status IN ('open', 'in_progress') AND b.sla_risk IN ('medium', 'high')
+            ), ranked AS (
+                SELECT i.*, b.project_id, b.severity, b.title, b.revenue_impact_daily, p.name AS project,
+                       row_number() OVER (PARTITION BY i.user_id
+                                          ORDER BY i.level DESC, i.risk = 'medium', severity_rank(b.severity),
+                                                   b.revenue_impact_daily DESC, b.id) AS rn
+                  FROM backlog_items i
                   JOIN bugs b ON b.id = i.bug_id
                   JOIN projects p ON p.id = b.project_id
-                  LEFT JOIN users a ON a.id = i.assignee_id
+            ), backlog_people AS (
+                SELECT user_id,
+                       count(*) FILTER (WHERE level > 0) AS breached,
+                       count(*) FILTER (WHERE level = 3) AS l3,
+                       count(*) FILTER (WHERE level = 2) AS l2,
+                       count(*) FILTER (WHERE level = 1) AS l1,
+                       count(*) FILTER (WHERE risk = 'high') AS high,
+                       count(*) FILTER (WHERE risk = 'medium') AS medium,
+                       count(DISTINCT project_id) AS projects,
+                       count(*) AS items,
+                       string_agg(CASE WHEN level > 0
+                                       THEN format('  - [L%s] %s bug #%s in %s: %s (%s per day)', level,
+                                                   severity, bug_id, project, left(title, 100),
+                                                   revenue_impact_daily)
+                                       ELSE format('  - [%s risk] %s bug #%s in %s: %s', risk, severity,
+                                                   bug_id, project, left(title, 100))
+                                  END, E'\n' ORDER BY rn) FILTER (WHERE rn <= 10) AS top
+                  FROM ranked GROUP BY user_id
+            ), backlog AS (
+                INSERT INTO notices (user_id, channel, kind, urgency, headline, details, dedupe_key,
+                                     run_id, created_at)
+                SELECT user_id, 'email', 'backlog', $5::int4,
+                       format('When Nightshift started watching %s of your projects: %s bug(s) past their SLA (L3 %s, L2 %s, L1 %s), %s at high and %s at medium risk',
+                              projects, breached, l3, l2, l1, high, medium),
+                       format(E'The most urgent:\n%s%s', top,
+                              CASE WHEN items > 10
+                                   THEN format(E'\n  … and %s more on the status page', items - 10)
+                                   ELSE '' END),
+                       format('backlog:%s:%s', $4, user_id), $4, $1
+                  FROM backlog_people
+                ON CONFLICT (dedupe_key) DO NOTHING
+                RETURNING 1
+            ), channel_backlog AS (
+                INSERT INTO notices (channel, kind, urgency, headline, dedupe_key, run_id, created_at)
+                SELECT 'slack', 'backlog', $5::int4,
+                       format('Nightshift started watching %s project(s): %s bug(s) were already past their SLA',
+                              (SELECT count(*) FROM joined), count(*)),
+                       format('backlog:%s:slack', $4), $4, $1
+                  FROM top t JOIN bugs b ON b.id = t.bug_id JOIN joined j ON j.id = b.project_id
+                HAVING $2 AND count(*) > 0
                 ON CONFLICT (dedupe_key) DO NOTHING
                 RETURNING 1
             )
             SELECT (SELECT count(*) FROM ins) AS "escalations!",
                    (SELECT count(*) FROM upd) AS "bugs!",
-                   (SELECT count(*) FROM notified) AS "notifications!"
+                   (SELECT count(*) FROM told) + (SELECT count(*) FROM channel) AS "notices!",
+                   (SELECT count(*) FROM backlog) + (SELECT count(*) FROM channel_backlog) AS "backlog!",
+                   (SELECT count(*) FROM joined) AS "joined!"
             "#,
             ctx.now,
             ctx.cfg.delivery.slack_webhook_url.is_some(),
+            notices::ESCALATION,
+            ctx.run_id,
+            notices::BACKLOG,
         )
         .fetch_one(&ctx.pool)
         .await
@@ -116,7 +208,9 @@ impl Task for Escalations {
             details: json!({
                 "escalations": done.escalations,
                 "bugs": done.bugs,
-                "notifications": done.notifications,
+                "notices": done.notices,
+                "backlog_summaries": done.backlog,
+                "projects_joined": done.joined,
             }),
             ..TaskReport::default()
         })

@@ -1,5 +1,6 @@
-//! `reminders`: at 08:00 in ORG_TIMEZONE, one e-mail per assignee listing the
-//! bugs due in the next 24 hours (their due date, else their SLA deadline).
+//! `reminders`: at 08:00 in ORG_TIMEZONE, one notice per assignee listing the
+//! bugs due in the next 24 hours (their due date, else their SLA deadline),
+//! which lands in that person's digest of the run.
 //! The route runs on UTC hours; the task fires in the run whose local hour is
 //! 8 and claims (task, local date), so it sends once per local day, whichever
 //! UTC hour that is on either side of a daylight-saving change.
@@ -8,6 +9,8 @@ use anyhow::Context;
 use chrono::Timelike;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
+
+use crate::notices;
 
 pub const LOCAL_HOUR: u32 = 8;
 
@@ -29,7 +32,7 @@ impl Task for Reminders {
             });
         }
         let day = local.date_naive().to_string();
-        // The claim and the outbox rows commit together: a crash between them
+        // The claim and the notices commit together: a crash between them
         // neither loses the day's reminders nor lets them go out twice.
         let mut tx = ctx.pool.begin().await?;
         let claimed = sqlx::query_scalar!(
@@ -58,19 +61,17 @@ impl Task for Reminders {
                    AND COALESCE(b.due_at, b.sla_deadline) > $1
                    AND COALESCE(b.due_at, b.sla_deadline) <= $1::timestamptz + interval '24 hours'
             ), queued AS (
-                INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key,
-                                           next_attempt_at, created_at)
-                SELECT 'reminder', u.email, 'email',
-                       format('%s bug(s) due in the next 24 hours', count(*)),
-                       format(E'Good morning %s,\n\nThese bugs are due by %s UTC:\n\n%s\n', u.name,
-                              to_char(($1::timestamptz + interval '24 hours') AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
-                              string_agg(format('- [%s] %s #%s: %s (due %s UTC)', d.severity, d.project, d.id,
-                                                d.title, to_char(d.due AT TIME ZONE 'UTC', 'MM-DD HH24:MI')),
-                                         E'\n' ORDER BY d.due)),
-                       format('reminder:%s:%s', $2::text, u.id),
-                       $1, $1
-                  FROM due d JOIN users u ON u.id = d.assignee_id
-                 GROUP BY u.id, u.name, u.email
+                INSERT INTO notices (user_id, channel, kind, urgency, headline, details, dedupe_key,
+                                     run_id, created_at)
+                SELECT d.assignee_id, 'email', 'reminder', $3::int4,
+                       format('%s bug(s) due by %s UTC', count(*),
+                              to_char(($1::timestamptz + interval '24 hours') AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')),
+                       string_agg(format('  - [%s] %s #%s: %s (due %s UTC)', d.severity, d.project, d.id,
+                                         d.title, to_char(d.due AT TIME ZONE 'UTC', 'MM-DD HH24:MI')),
+                                  E'\n' ORDER BY d.due),
+                       format('reminder:%s:%s', $2::text, d.assignee_id), $4, $1
+                  FROM due d
+                 GROUP BY d.assignee_id
                 ON CONFLICT (dedupe_key) DO NOTHING
                 RETURNING 1
             )
@@ -78,10 +79,12 @@ impl Task for Reminders {
             "#,
             ctx.now,
             day,
+            notices::REMINDER,
+            ctx.run_id,
         )
         .fetch_one(&mut *tx)
         .await
-        .context("enqueueing reminders")?;
+        .context("writing reminders")?;
         tx.commit().await?;
         Ok(TaskReport {
             records_processed: queued,

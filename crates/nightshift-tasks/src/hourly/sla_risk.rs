@@ -1,13 +1,16 @@
 //! `sla_risk`: every open bug's SLA risk, from its deadline (created + its SLA
 //! window) and the run's clock: `breached` at or past the deadline, `high` with
 //! under 10% of the window left, `medium` under 25%, else `low`. Counts per
-//! severity and risk go into the hour's snapshot.
+//! severity and risk go into the hour's snapshot. A bug entering medium and
+//! again high risk warns its creator, assignee, followers and team leads
+//! (the SQL function `bug_audience`), once per bug and level.
 
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
 
 use super::snapshot_hour;
+use crate::notices;
 
 pub struct SlaRisk;
 
@@ -21,32 +24,67 @@ impl Task for SlaRisk {
         let mut tx = ctx.pool.begin().await?;
         // Seconds are compared as exact numerics, so "exactly 10% left" is
         // exactly 10%, not a float's idea of it. Only changed rows are written.
+        // Entering medium, then high, warns the bug's audience once per
+        // level (`risk_warned`), in the same statement as the change; in a
+        // project nobody watched yet the level is recorded silently and the
+        // backlog summary of `escalations` tells it instead.
         let changed = sqlx::query!(
             r#"
             WITH assessed AS (
-                SELECT id,
-                       CASE WHEN $1 >= sla_deadline THEN 'breached'
-                            WHEN extract(epoch FROM sla_deadline - $1) * 10 < sla_window_hours * 3600 THEN 'high'
-                            WHEN extract(epoch FROM sla_deadline - $1) * 4 < sla_window_hours * 3600 THEN 'medium'
-                            ELSE 'low'
-                       END AS risk
-                  FROM bugs
-                 WHERE status IN ('open', 'in_progress')
+                SELECT b.id, r.risk, b.sla_risk IS DISTINCT FROM r.risk AS changed,
+                       r.risk IN ('medium', 'high')
+                           AND (b.risk_warned IS NULL OR (b.risk_warned = 'medium' AND r.risk = 'high')) AS warn
+                  FROM bugs b
+                 CROSS JOIN LATERAL (
+                       SELECT CASE WHEN $1 >= b.sla_deadline THEN 'breached'
+                                   WHEN extract(epoch FROM b.sla_deadline - $1) * 10 < b.sla_window_hours * 3600 THEN 'high'
+                                   WHEN extract(epoch FROM b.sla_deadline - $1) * 4 < b.sla_window_hours * 3600 THEN 'medium'
+                                   ELSE 'low'
+                              END AS risk) r
+                 WHERE b.status IN ('open', 'in_progress')
             ), updated AS (
-                UPDATE bugs SET sla_risk = a.risk
+                UPDATE bugs SET sla_risk = a.risk,
+                                risk_warned = CASE WHEN a.warn THEN a.risk ELSE bugs.risk_warned END
                   FROM assessed a
-                 WHERE bugs.id = a.id AND bugs.sla_risk IS DISTINCT FROM a.risk
-                RETURNING 1
+                 WHERE bugs.id = a.id AND (a.changed OR a.warn)
+                RETURNING bugs.id, bugs.project_id, a.risk, a.warn, a.changed, bugs.severity,
+                          bugs.title, bugs.sla_deadline
             ), cleared AS (
                 UPDATE bugs SET sla_risk = NULL
                  WHERE status IN ('resolved', 'closed') AND sla_risk IS NOT NULL
                 RETURNING 1
+            ), warned AS (
+                SELECT u.*, p.name AS project,
+                       floor(extract(epoch FROM u.sla_deadline - $1) / 60)::int AS minutes_left
+                  FROM updated u JOIN projects p ON p.id = u.project_id
+                 WHERE u.warn AND p.watched_since IS NOT NULL
+            ), told AS (
+                INSERT INTO notices (user_id, channel, kind, urgency, bug_id, headline, details,
+                                     dedupe_key, run_id, created_at)
+                SELECT a.user_id, 'email', 'risk',
+                       CASE w.risk WHEN 'high' THEN $3::int4 ELSE $4::int4 END + severity_rank(w.severity),
+                       w.id,
+                       format('[%s risk] %s bug #%s in %s: %s', w.risk, w.severity, w.id, w.project,
+                              left(w.title, 120)),
+                       format('Its SLA deadline is %s UTC, %sh%s from now. You are its %s.',
+                              to_char(w.sla_deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
+                              w.minutes_left / 60, lpad((w.minutes_left % 60)::text, 2, '0'), a.roles),
+                       format('risk:%s:%s:%s', w.id, w.risk, a.user_id), $2, $1
+                  FROM warned w
+                 CROSS JOIN LATERAL bug_audience(w.id) a
+                ON CONFLICT (dedupe_key) DO NOTHING
+                RETURNING 1
             )
             SELECT (SELECT count(*) FROM assessed) AS "open!",
-                   (SELECT count(*) FROM updated) AS "updated!",
+                   (SELECT count(*) FROM updated WHERE changed) AS "updated!",
+                   (SELECT count(*) FROM updated WHERE warn) AS "warned!",
+                   (SELECT count(*) FROM told) AS "notices!",
                    (SELECT count(*) FROM cleared) AS "cleared!"
             "#,
             ctx.now,
+            ctx.run_id,
+            notices::RISK_HIGH,
+            notices::RISK_MEDIUM,
         )
         .fetch_one(&mut *tx)
         .await
@@ -81,7 +119,9 @@ impl Task for SlaRisk {
         tx.commit().await?;
         Ok(TaskReport {
             records_processed: changed.open,
-            details: json!({ "changed": changed.updated, "cleared": changed.cleared, "snapshot": counts }),
+            details: json!({ "changed": changed.updated, "cleared": changed.cleared,
+                             "warned": changed.warned, "notices": changed.notices,
+                             "snapshot": counts }),
             ..TaskReport::default()
         })
     }

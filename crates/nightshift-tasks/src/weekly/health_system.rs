@@ -1,6 +1,6 @@
 //! The parts of the health verdict beyond the cron jobs: the outbox, the
-//! work queue, GitHub sync errors and the database's size. Each finding is a
-//! sentence a person can act on.
+//! work queue, GitHub sync errors, people nothing can reach, and the
+//! database's size. Each finding is a sentence a person can act on.
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
@@ -25,6 +25,8 @@ pub struct SystemHealth {
     pub queue_failed: i64,
     pub queue_oldest_pending_at: Option<DateTime<Utc>>,
     pub projects_with_sync_errors: Vec<String>,
+    /// Up to ten people (login, else name) with open bugs and no address.
+    pub people_without_address: Vec<String>,
     pub database_bytes: i64,
 }
 
@@ -50,6 +52,14 @@ pub async fn assess_system(
                (SELECT min(enqueued_at) FROM work_queue WHERE status = 'pending') AS q_oldest,
                (SELECT coalesce(array_agg(format('%s (%s)', name, left(sync_error, 120)) ORDER BY name), '{}')
                   FROM projects WHERE sync_error IS NOT NULL AND status = 'active') AS "sync_errors!",
+               (SELECT count(*) FROM users u
+                 WHERE u.email IS NULL AND EXISTS (SELECT 1 FROM bugs b WHERE b.assignee_id = u.id
+                                                      AND b.status IN ('open', 'in_progress'))) AS "no_address!",
+               (SELECT coalesce(array_agg(who ORDER BY who), '{}') FROM (
+                    SELECT COALESCE(u.github_login, u.name) AS who FROM users u
+                     WHERE u.email IS NULL AND EXISTS (SELECT 1 FROM bugs b WHERE b.assignee_id = u.id
+                                                          AND b.status IN ('open', 'in_progress'))
+                     ORDER BY 1 LIMIT 10) named) AS "no_address_names!",
                pg_database_size(current_database()) AS "db_bytes!"
         "#,
         now - OVERDUE,
@@ -120,7 +130,26 @@ pub async fn assess_system(
             ),
         );
     }
+    // Not a fault of the system (the GitHub sync creates people by login),
+    // so it does not lower the verdict; it is named so someone imports them.
+    if r.no_address > 0 {
+        let more = r.no_address - r.no_address_names.len() as i64;
+        note(
+            Level::Healthy,
+            format!(
+                "{} person(s) have open bugs but no e-mail address, so nothing reaches them: {}{}                  (give them one with `nightshift people import`)",
+                r.no_address,
+                r.no_address_names.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ),
+        );
+    }
     Ok(SystemHealth {
+        people_without_address: r.no_address_names,
         outbox_pending: r.pending,
         outbox_overdue: r.overdue,
         outbox_dead: r.dead,

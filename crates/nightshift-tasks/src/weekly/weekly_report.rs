@@ -1,13 +1,15 @@
 //! `weekly_report`: the CTO report for the last full ISO week. It is rendered
 //! once per week and stored in `reports` (with its charts); each recipient
-//! gets one outbox row keyed by week and address. Re-running the week finds
-//! the stored report and enqueues nothing new, so nobody gets it twice.
+//! gets one outbox row keyed by week and address, at priority 0: the run
+//! that wrote it sends it first, whatever else waits. Re-running the week
+//! finds the stored report and enqueues nothing new, so nobody gets it twice.
 
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
 
 use super::report_data::{self, Period};
+use crate::notices;
 
 pub struct WeeklyReport;
 
@@ -35,9 +37,9 @@ impl Task for WeeklyReport {
             r#"
             WITH queued AS (
                 INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key,
-                                           report_id, next_attempt_at, created_at)
+                                           report_id, priority, next_attempt_at, created_at)
                 SELECT 'weekly_report', r, 'email', $1, $2, format('report:%s:%s', $3::text, lower(r)),
-                       $4, $5, $5
+                       $4, $7, $5, $5
                   FROM unnest($6::text[]) AS r
                 ON CONFLICT (dedupe_key) DO NOTHING
                 RETURNING 1
@@ -50,6 +52,7 @@ impl Task for WeeklyReport {
             stored.id,
             ctx.now,
             recipients,
+            notices::priority::REPORT,
         )
         .fetch_one(&ctx.pool)
         .await

@@ -109,7 +109,21 @@ pub async fn user(pool: &PgPool, name: &str, role: &str, manager: Option<i64>) -
     .unwrap()
 }
 
+/// A project Nightshift has watched for a month: what its runs find is news,
+/// told bug by bug (see `new_project` for one that joins with a backlog).
 pub async fn project(pool: &PgPool, name: &str, owner: Option<i64>) -> i64 {
+    let id = new_project(pool, name, owner).await;
+    sqlx::query("UPDATE projects SET watched_since = $2 WHERE id = $1")
+        .bind(id)
+        .bind(t0() - chrono::Duration::days(30))
+        .execute(pool)
+        .await
+        .unwrap();
+    id
+}
+
+/// A project no run has looked at yet.
+pub async fn new_project(pool: &PgPool, name: &str, owner: Option<i64>) -> i64 {
     sqlx::query_scalar("INSERT INTO projects (name, owner_id) VALUES ($1, $2) RETURNING id")
         .bind(name)
         .bind(owner)

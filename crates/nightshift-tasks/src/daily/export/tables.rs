@@ -45,6 +45,7 @@ pub(super) const TABLES: &[Table] = &[
     table("hourly_snapshots", "hour, kind"),
     with_id("escalations"),
     with_id("notifications"),
+    with_id("notices"),
     with_id("alerts"),
     table("github_sync_cursors", "project_id"),
 ];
