@@ -1,4 +1,4 @@
-//! One invocation, start to end (DESIGN.md §2): method, auth, options,
+//! One invocation, start to end (docs/architecture.md §2): method, auth, options,
 //! database, sweep, claim, tasks, fenced finish, answer.
 
 use axum::Json;

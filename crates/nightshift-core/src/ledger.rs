@@ -1,4 +1,4 @@
-//! The job ledger: sweep, claim, record, finish. Each guarantee of DESIGN.md §3
+//! The job ledger: sweep, claim, record, finish. Each guarantee of docs/architecture.md §3
 //! is one statement here, made safe by the indexes of the ledger migration.
 
 use chrono::{DateTime, Utc};

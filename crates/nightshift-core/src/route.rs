@@ -1,5 +1,5 @@
 //! A route is a job type, a schedule and a task list. `handle` is the whole
-//! invocation path of DESIGN.md §2; every adapter (Vercel, Lambda, local)
+//! invocation path of docs/architecture.md §2; every adapter (Vercel, Lambda, local)
 //! calls it through the axum Router built here.
 
 use std::sync::Arc;
