@@ -295,3 +295,50 @@ async fn sendgrid_5xx_retries_and_4xx_is_dead(pool: PgPool) {
     assert_eq!((r.status.as_str(), r.attempts), ("dead", 2));
     assert!(r.error.unwrap().contains("valid address"));
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_cap_is_spent_by_priority_so_the_report_never_waits(pool: PgPool) {
+    let sink = SmtpSink::start().await.unwrap();
+    // Older bulk and digest rows wait already; the report and a critical
+    // digest arrive last.
+    let plant = |key: String, priority: i16, minutes_ago: i64| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query(
+                "INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key,
+                                            priority, next_attempt_at, created_at)
+                 VALUES ('digest', $1 || '@example.com', 'email', 's', 'b', $1, $2, $3, $3)",
+            )
+            .bind(key)
+            .bind(priority)
+            .bind(t0() - Duration::minutes(minutes_ago))
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    };
+    for i in 0..30 {
+        plant(format!("bulk{i}"), 3, 300).await;
+        plant(format!("digest{i}"), 2, 200).await;
+    }
+    plant("critical".into(), 1, 1).await;
+    plant("report".into(), 0, 0).await;
+    let cfg = Config {
+        max_emails_per_run: 5,
+        ..smtp(sink.url())
+    };
+    deliver(&pool, t0(), &cfg).await;
+    let mut to: Vec<String> = sink.messages().into_iter().flat_map(|m| m.to).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        [
+            "critical@example.com",
+            "digest0@example.com",
+            "digest1@example.com",
+            "digest2@example.com",
+            "report@example.com"
+        ],
+        "the report, the critical digest, then the oldest digests; bulk waits"
+    );
+}

@@ -369,3 +369,36 @@ async fn muted_people_get_nothing_and_addressless_ones_wait(pool: PgPool) {
         [("octo@example.com".to_owned(), "digest".to_owned())]
     );
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_slack_channel_gets_one_post_per_run(pool: PgPool) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/services/T/B/X"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .expect(1)
+        .mount(&slack)
+        .await;
+    let t = team(&pool).await;
+    let p = project(&pool, "Checkout", Some(t.owner)).await;
+    for hours in [25, 26, 27] {
+        assigned(&pool, p, "high", t0() - Duration::hours(hours), t.eli).await;
+    }
+    // A critical past its SLA: an alert for the channel too.
+    assigned(&pool, p, "critical", t0() - Duration::hours(5), t.ann).await;
+    let mut cfg = cfg(None);
+    cfg.delivery.slack_webhook_url = Some(format!("{}/services/T/B/X", slack.uri()).into());
+    let c = hour(&pool, t0(), &cfg).await;
+    let posts: Vec<(String, String)> =
+        sqlx::query_as("SELECT subject, body FROM notifications WHERE channel = 'slack'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].0, "Nightshift: 1 critical alert, 4 escalations");
+    assert_eq!(posts[0].1.lines().count(), 5, "{}", posts[0].1);
+    DeliverNotifications.run(&c).await.unwrap();
+    // MockServer checks `.expect(1)` when dropped.
+}
