@@ -5,6 +5,7 @@ mod bench;
 mod check;
 mod ops;
 mod outbox;
+mod people;
 mod project;
 mod run;
 mod seed;
@@ -103,6 +104,11 @@ enum Command {
         after_help = "Example:\n  nightshift project add \"Payments API\" --github acme/payments-api --owner ana.silva.3@example.com"
     )]
     Project(project::ProjectArgs),
+    /// People: import them from a CSV, list them, mute or unmute one.
+    #[command(
+        after_help = "Example:\n  nightshift people import people.csv --dry-run\n  nightshift people list --json\n  nightshift people mute ana.silva@example.com"
+    )]
+    People(people::PeopleArgs),
 }
 
 #[tokio::main]
@@ -132,6 +138,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Seed(args) => seed::seed(args).await,
         Command::Project(args) => project::project(args).await,
+        Command::People(args) => people::people(args).await,
         Command::Bench(args) => bench::bench(args).await,
         Command::Check(args) => {
             let code = check::check(args).await?;

@@ -141,6 +141,27 @@ async fn seed_builds_a_small_organisation(pool: PgPool) {
         OR created_at < timestamptz '2026-11-24T12:00:00Z' - interval '90 days'
         OR followers <> '{}' OR escalation_level <> 0 OR sla_risk IS NOT NULL";
     assert_eq!(count(&pool, inconsistent).await, 0);
+    // People as GitHub and the import know them: a login each; a manager and
+    // their engineers share a team, which no other manager has.
+    let no_login = "SELECT count(*) FROM users WHERE github_login IS NULL
+        OR github_login <> lower(github_login) OR (team IS NULL) <> (role NOT IN ('manager', 'engineer'))";
+    assert_eq!(count(&pool, no_login).await, 0);
+    let split_teams = "SELECT count(*) FROM users e JOIN users m ON m.id = e.manager_id
+        WHERE e.role = 'engineer' AND e.team IS DISTINCT FROM m.team";
+    assert_eq!(count(&pool, split_teams).await, 0);
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(DISTINCT team) - count(*) FILTER (WHERE role = 'manager') FROM users"
+        )
+        .await,
+        0
+    );
+    // Every bug was opened by an engineer of the owning manager's team.
+    let stray_creator = "SELECT count(*) FROM bugs b JOIN projects p ON p.id = b.project_id
+        LEFT JOIN users c ON c.id = b.creator_id
+        WHERE c.role IS DISTINCT FROM 'engineer' OR c.manager_id IS DISTINCT FROM p.owner_id";
+    assert_eq!(count(&pool, stray_creator).await, 0);
     let numbering = "SELECT count(*) FROM (SELECT project_id FROM bugs GROUP BY project_id
         HAVING min(external_number) <> 1 OR max(external_number) <> count(*)) t";
     assert_eq!(count(&pool, numbering).await, 0);

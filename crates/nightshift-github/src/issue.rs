@@ -14,7 +14,14 @@ pub struct Issue {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// The author.
     pub user: Option<User>,
+    /// GitHub's first assignee; older payloads carry only this one.
+    #[serde(default)]
+    pub assignee: Option<User>,
+    /// Every assignee, in GitHub's order (null is read as none).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub assignees: Vec<User>,
     pub html_url: Option<String>,
     /// `…/repos/{owner}/{name}`: after a rename, the repository's new name.
     pub repository_url: Option<String>,
@@ -46,7 +53,21 @@ pub struct PullRef {
     pub merged_at: Option<DateTime<Utc>>,
 }
 
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<User>, D::Error> {
+    Ok(Option::<Vec<User>>::deserialize(d)?.unwrap_or_default())
+}
+
 impl Issue {
+    /// The assignees in order: `assignees` when GitHub sent any, else the
+    /// lone `assignee`.
+    pub fn assignee_list(&self) -> Vec<&User> {
+        if self.assignees.is_empty() {
+            self.assignee.iter().collect()
+        } else {
+            self.assignees.iter().collect()
+        }
+    }
+
     pub fn is_pull_request(&self) -> bool {
         self.pull_request.is_some()
     }

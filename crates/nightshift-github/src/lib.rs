@@ -11,4 +11,4 @@ mod link;
 
 pub use client::{Fetch, GitHub, Page, RateLimit};
 pub use error::GitHubError;
-pub use issue::{Issue, Label, PullRef};
+pub use issue::{Issue, Label, PullRef, User};

@@ -140,3 +140,45 @@ async fn errors_say_what_to_do() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn assignees_come_in_order_with_the_lone_assignee_as_fallback() {
+    let replay = Replay::start().await;
+    let gh = client(&replay.url());
+    let url = gh.issues_url("nightshift-fixtures/people", None);
+    let Fetch::Page(page) = gh.fetch_issues(&url, None).await.unwrap() else {
+        panic!("no 304 without an ETag")
+    };
+    let logins = |n: i32| -> Vec<String> {
+        let issue = page.items.iter().find(|i| i.number == n).unwrap();
+        issue
+            .assignee_list()
+            .iter()
+            .map(|u| u.login.clone())
+            .collect()
+    };
+    assert_eq!(logins(3), ["DAVE", "carol", "Erin"], "several");
+    assert_eq!(logins(2), ["Carol"], "one");
+    assert!(logins(1).is_empty(), "none");
+    // #7 has `assignee` but an empty `assignees`, as older payloads do.
+    assert_eq!(logins(7), ["frank"]);
+    let bot = page.items.iter().find(|i| i.number == 5).unwrap();
+    assert!(bot.is_pull_request());
+    assert_eq!(bot.user.as_ref().unwrap().login, "dependabot[bot]");
+
+    // `"assignees": null` reads as none rather than failing the page.
+    let mut raw = nightshift_testkit::recorded_body(
+        "issues-with-assignees.json",
+        "/repos/nightshift-fixtures/people/issues",
+    );
+    raw[0]["assignees"] = serde_json::Value::Null;
+    replay.script(
+        "/repos/nightshift-fixtures/people/issues",
+        Canned::json(200, raw),
+        Some(1),
+    );
+    let Fetch::Page(page) = gh.fetch_issues(&url, None).await.unwrap() else {
+        panic!("no 304 without an ETag")
+    };
+    assert_eq!(page.items[0].assignee_list()[0].login, "frank");
+}

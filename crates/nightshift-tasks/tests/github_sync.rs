@@ -2,6 +2,8 @@
 //! rate limits, renames, failures of one repository among others, deadlines.
 
 mod common;
+#[path = "github_sync/people.rs"]
+mod people;
 
 use std::sync::Arc;
 use std::time::Duration;

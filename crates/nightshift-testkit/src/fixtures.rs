@@ -7,13 +7,13 @@ use serde::Deserialize;
 
 use crate::Canned;
 
-/// Where the recordings live: `$NIGHTSHIFT_FIXTURES`, or else
-/// `shared/fixtures/github` beside the repository checkout (the repository is
-/// checked out next to `shared/`, three levels above this crate's manifest).
+/// Where the recordings live: `$NIGHTSHIFT_FIXTURES`, or else the
+/// repository's own `tests/fixtures/github` (two levels above this crate's
+/// manifest), so a fresh clone tests with nothing beside it.
 pub fn fixtures_dir() -> PathBuf {
     match std::env::var_os("NIGHTSHIFT_FIXTURES") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/github"),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/github"),
     }
 }
 
@@ -93,6 +93,24 @@ pub(crate) fn load(dir: &Path) -> HashMap<Key, Canned> {
         }
     }
     routes
+}
+
+/// The recorded body of the first GET of `path` (page and query as in
+/// [`key_of`]) in the fixture file `file` of [`fixtures_dir`]: for a test
+/// that serves a changed copy of a recording, e.g. the same issues after a
+/// reassignment on GitHub. Panics when the file or the interaction is missing.
+pub fn recorded_body(file: &str, path: &str) -> serde_json::Value {
+    let file = fixtures_dir().join(file);
+    let text = std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("nightshift-testkit: reading {}: {e}", file.display()));
+    let interactions: Vec<Interaction> = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("nightshift-testkit: parsing {}: {e}", file.display()));
+    let want = key_of(path);
+    interactions
+        .into_iter()
+        .find(|i| i.method.eq_ignore_ascii_case("get") && key_of(&i.path) == want)
+        .unwrap_or_else(|| panic!("nightshift-testkit: no GET {path} in {}", file.display()))
+        .response
 }
 
 fn canned(i: Interaction) -> Canned {

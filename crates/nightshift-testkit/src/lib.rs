@@ -4,9 +4,8 @@
 //!
 //! The recordings are [octokit/fixtures] files (a JSON array of interactions
 //! `{scope, method, path, body, status, response, rawHeaders, reqheaders}`)
-//! found in the directory named by `NIGHTSHIFT_FIXTURES`, or else in
-//! `shared/fixtures/github` next to the repository checkout (see
-//! [`fixtures_dir`]). A real socket is used, rather than a mocked client, so
+//! found in the directory named by `NIGHTSHIFT_FIXTURES`, or else in the
+//! repository's `tests/fixtures/github` (see [`fixtures_dir`]). A real socket is used, rather than a mocked client, so
 //! that the client's own HTTP stack, headers and redirects are exercised.
 //!
 //! # Matching rules
@@ -51,7 +50,7 @@ pub mod smtp;
 mod synthetic;
 
 pub use canned::{BodyFault, Canned, Seen};
-pub use fixtures::fixtures_dir;
+pub use fixtures::{fixtures_dir, recorded_body};
 pub use server::Replay;
 pub use synthetic::synthetic_issues;
 

@@ -236,3 +236,35 @@ async fn a_trickled_body_arrives_whole_and_slowly_a_cut_one_breaks() {
     let after = client.get(format!("{}/slow", replay.url())).send().await;
     assert_eq!(after.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn our_recording_with_assignees_is_served_and_readable() {
+    const PEOPLE: &str = "/repos/nightshift-fixtures/people/issues";
+    let replay = Replay::start().await;
+    let pages = walk(format!("{}{PEOPLE}?state=all&per_page=100", replay.url())).await;
+    assert_eq!(pages.len(), 1, "one page, no Link");
+    let served = &pages[0].2;
+    let numbers: Vec<u64> = served
+        .iter()
+        .map(|i| i["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [7, 6, 5, 4, 3, 2, 1]);
+    let several = served.iter().find(|i| i["number"] == 3).unwrap();
+    let logins: Vec<&str> = several["assignees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["login"].as_str().unwrap())
+        .collect();
+    assert_eq!(logins, ["DAVE", "carol", "Erin"]);
+
+    // The same body, unrewritten, for tests that serve a changed copy.
+    let body = nightshift_testkit::recorded_body("issues-with-assignees.json", PEOPLE);
+    assert_eq!(body.as_array().unwrap().len(), 7);
+    assert!(
+        body[0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://api.github.com/")
+    );
+}

@@ -21,7 +21,7 @@ const MIN_AGE_SECS: i64 = 300;
 const SLA_OVERRIDES: &[i32] = &[2, 8, 12, 48, 96, 120, 336];
 
 pub const COPY_BUGS: &str = "COPY bugs (id, project_id, external_source, external_number, title, \
-     severity, priority, status, assignee_id, sla_hours, due_at, revenue_impact_daily, \
+     severity, priority, status, assignee_id, creator_id, sla_hours, due_at, revenue_impact_daily, \
      is_blocker, created_at, updated_at, resolved_at) FROM STDIN";
 
 /// Bugs placed on purpose, so that even a small seed shows what the tasks
@@ -143,6 +143,10 @@ impl<'a> BugGen<'a> {
             x if x < 0.7 => self.now + Duration::seconds(rng.random_range(86_400..30 * 86_400)),
             _ => created + Duration::seconds((age as f64 * rng.random_range(0.3..0.9)) as i64),
         });
+        // An engineer of the owning team, by bug index: no random draw, so
+        // every other column stays what this seed always gave.
+        let team = &self.org.teams[project.team];
+        let creator = team[i as usize % team.len()];
         let revenue_cents = revenue_cents(rng);
         let is_blocker = rng.random_bool(0.05);
         // Strictly between creation and now: age >= MIN_AGE_SECS.
@@ -181,6 +185,7 @@ impl<'a> BugGen<'a> {
             .value(priority)
             .value(status)
             .opt_value(assignee)
+            .value(creator)
             .opt_value(sla_hours)
             .opt_value(due_at.map(ts))
             .value(Cents(revenue_cents))

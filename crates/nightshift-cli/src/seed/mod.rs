@@ -177,13 +177,15 @@ async fn history(pool: &sqlx::PgPool, now: DateTime<Utc>, days: u32) -> anyhow::
 async fn copy_org(conn: &mut PgConnection, org: &Org) -> anyhow::Result<()> {
     let mut out = CopyStream::begin(
         conn,
-        "COPY users (id, name, email, role, manager_id, created_at) FROM STDIN",
+        "COPY users (id, name, email, github_login, team, role, manager_id, created_at) FROM STDIN",
     )
     .await?;
     for u in &org.users {
         out.value(u.id)
             .text(&u.name)
             .text(&u.email)
+            .text(&u.github_login)
+            .opt_text(u.team.as_deref())
             .value(u.role)
             .opt_value(u.manager_id)
             .value(ts(u.created_at));

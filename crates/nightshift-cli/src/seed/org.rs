@@ -21,6 +21,10 @@ pub struct User {
     pub id: i64,
     pub name: String,
     pub email: String,
+    /// `first-last-id`, lower case: unique, and valid for the CHECK.
+    pub github_login: String,
+    /// A manager's team, shared by their engineers; none above them.
+    pub team: Option<String>,
     pub role: &'static str,
     pub manager_id: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -90,6 +94,8 @@ pub fn generate(
             id: next_id,
             name: format!("{first} {last}"),
             email,
+            github_login: login_of(first, last, next_id),
+            team: None,
             role,
             manager_id,
             created_at: now - age,
@@ -113,12 +119,52 @@ pub fn generate(
         engineer_ids.push(id);
     }
 
+    name_teams(&mut users, user_base, &manager_ids, &teams);
+
     let projects = make_projects(rng, now, projects, &manager_ids);
     Org {
         users,
         projects,
         teams,
         engineers: engineer_ids,
+    }
+}
+
+/// Letters and digits of the name, hyphen-joined, then the id: the word
+/// lists are ASCII, but anything else would still make a valid login.
+fn login_of(first: &str, last: &str, id: i64) -> String {
+    let part = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    format!("{}-{}-{id}", part(first), part(last))
+}
+
+/// "Team <manager's last name>", numbered from the second team whose
+/// manager shares the name ("Team Silva 2"), so teams never merge. Derived
+/// from the names already drawn: no random draw is added, and a seed's
+/// other rows stay what they were.
+fn name_teams(users: &mut [User], user_base: i64, manager_ids: &[i64], teams: &[Vec<i64>]) {
+    let at = |id: i64| (id - user_base - 1) as usize;
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    for (m, &manager) in manager_ids.iter().enumerate() {
+        let last = users[at(manager)]
+            .name
+            .rsplit(' ')
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        let n = seen.entry(last.clone()).or_default();
+        *n += 1;
+        let team = match *n {
+            1 => format!("Team {last}"),
+            n => format!("Team {last} {n}"),
+        };
+        for &id in teams[m].iter().chain([&manager]) {
+            users[at(id)].team = Some(team.clone());
+        }
     }
 }
 

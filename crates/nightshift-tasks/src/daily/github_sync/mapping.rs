@@ -1,10 +1,11 @@
-//! From a GitHub issue to Nightshift's rows: severity and priority from labels,
-//! bug or not (BUG_LABELS), pull request or issue, and the batched upserts.
+//! What an issue's labels say: severity and priority, bug or not
+//! (BUG_LABELS), and the money and time some labels carry: `revenue:<amount>`
+//! (per day, at most two decimals) and `sla:<hours>h`. A malformed value is
+//! ignored, never a failure: a label is anyone's to type. The rows are
+//! written by `store`.
 
-use chrono::{DateTime, Utc};
 use nightshift_core::Config;
 use nightshift_github::Issue;
-use sqlx::PgConnection;
 
 /// Built-in label names per severity; SEVERITY_LABELS adds more.
 const DEFAULTS: &[(&str, &str)] = &[
@@ -75,6 +76,25 @@ impl Mapping {
             })
     }
 
+    /// Revenue per day in cents from `revenue:<amount>` labels: the largest
+    /// valid one, since what is at risk is the point; 0 when none is valid.
+    pub fn revenue_cents(&self, issue: &Issue) -> i64 {
+        Self::labels(issue)
+            .iter()
+            .filter_map(|l| parse_revenue(l.strip_prefix("revenue:")?))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The SLA window from `sla:<hours>h` labels: the shortest valid one
+    /// (the strictest promise); `None` when none is valid.
+    pub fn sla_hours(&self, issue: &Issue) -> Option<i32> {
+        Self::labels(issue)
+            .iter()
+            .filter_map(|l| parse_sla(l.strip_prefix("sla:")?))
+            .min()
+    }
+
     pub fn is_bug(&self, issue: &Issue) -> bool {
         self.bug_labels.is_empty()
             || Self::labels(issue)
@@ -83,87 +103,76 @@ impl Mapping {
     }
 }
 
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Stored {
-    pub bugs: i64,
-    pub pull_requests: i64,
-    pub not_bugs: i64,
+/// `1200`, `1200.5`, `1200.50` → cents. No sign, no exponent, no separators;
+/// at most 12 integer digits, which is what `numeric(14, 2)` holds.
+fn parse_revenue(v: &str) -> Option<i64> {
+    let v = v.trim();
+    let (int, frac) = v.split_once('.').unwrap_or((v, "00"));
+    let digits =
+        |s: &str, max: usize| (1..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int, 12) || !digits(frac, 2) {
+        return None;
+    }
+    let cents = if frac.len() == 1 {
+        frac.parse::<i64>().ok()? * 10
+    } else {
+        frac.parse::<i64>().ok()?
+    };
+    Some(int.parse::<i64>().ok()? * 100 + cents)
 }
 
-/// Upserts one page: its bugs in one statement, its pull requests in another.
-/// A bug's priority stays ours once it has been escalated; a local
-/// `in_progress` survives an unchanged open state on GitHub.
-pub async fn store(
-    conn: &mut PgConnection,
-    project: i64,
-    items: &[Issue],
-    m: &Mapping,
-) -> sqlx::Result<Stored> {
-    let (prs, issues): (Vec<&Issue>, Vec<&Issue>) = items.iter().partition(|i| i.is_pull_request());
-    let bugs: Vec<&Issue> = issues.iter().copied().filter(|i| m.is_bug(i)).collect();
-    let sev: Vec<&str> = bugs.iter().map(|i| m.severity(i)).collect();
-    let closed = |i: &Issue| i.state == "closed";
-    sqlx::query!(
-        r#"
-        INSERT INTO bugs (project_id, external_source, external_number, title, severity, priority,
-                          status, created_at, updated_at, resolved_at)
-        SELECT $1, 'github', n, t, s, p, st, c, u, r
-          FROM UNNEST($2::int4[], $3::text[], $4::text[], $5::text[], $6::text[],
-                      $7::timestamptz[], $8::timestamptz[], $9::timestamptz[]) AS x(n, t, s, p, st, c, u, r)
-        ON CONFLICT (project_id, external_source, external_number) DO UPDATE
-           SET title = EXCLUDED.title,
-               severity = EXCLUDED.severity,
-               priority = CASE WHEN bugs.escalation_level > 0 THEN bugs.priority ELSE EXCLUDED.priority END,
-               status = CASE WHEN EXCLUDED.status = 'closed' THEN 'closed'
-                             WHEN bugs.status IN ('open', 'in_progress') THEN bugs.status
-                             ELSE 'open' END,
-               resolved_at = EXCLUDED.resolved_at,
-               updated_at = EXCLUDED.updated_at
-        "#,
-        project,
-        &bugs.iter().map(|i| i.number).collect::<Vec<_>>(),
-        &bugs.iter().map(|i| i.title.clone()).collect::<Vec<_>>(),
-        &sev.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        &bugs.iter().zip(&sev).map(|(i, s)| m.priority(i, s).to_string()).collect::<Vec<_>>(),
-        &bugs.iter().map(|i| if closed(i) { "closed" } else { "open" }.to_string()).collect::<Vec<_>>(),
-        &bugs.iter().map(|i| i.created_at).collect::<Vec<_>>(),
-        &bugs.iter().map(|i| i.updated_at).collect::<Vec<_>>(),
-        &bugs.iter().map(|i| if closed(i) { i.closed_at.or(Some(i.updated_at)) } else { None }).collect::<Vec<Option<DateTime<Utc>>>>() as &[Option<DateTime<Utc>>],
-    )
-    .execute(&mut *conn)
-    .await?;
-    let state = |i: &Issue| match (&i.pull_request, i.state.as_str()) {
-        (Some(pr), _) if pr.merged_at.is_some() => "merged",
-        (_, "closed") => "closed",
-        _ => "open",
-    };
-    sqlx::query!(
-        r#"
-        INSERT INTO pull_requests (project_id, number, title, state, author, created_at, updated_at,
-                                   merged_at, closed_at)
-        SELECT $1, n, t, s, a, c, u, m, cl
-          FROM UNNEST($2::int4[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                      $7::timestamptz[], $8::timestamptz[], $9::timestamptz[]) AS x(n, t, s, a, c, u, m, cl)
-        ON CONFLICT (project_id, number) DO UPDATE
-           SET title = EXCLUDED.title, state = EXCLUDED.state, author = EXCLUDED.author,
-               updated_at = EXCLUDED.updated_at, merged_at = EXCLUDED.merged_at,
-               closed_at = EXCLUDED.closed_at
-        "#,
-        project,
-        &prs.iter().map(|i| i.number).collect::<Vec<_>>(),
-        &prs.iter().map(|i| i.title.clone()).collect::<Vec<_>>(),
-        &prs.iter().map(|i| state(i).to_string()).collect::<Vec<_>>(),
-        &prs.iter().map(|i| i.user.as_ref().map(|u| u.login.clone())).collect::<Vec<Option<String>>>() as &[Option<String>],
-        &prs.iter().map(|i| i.created_at).collect::<Vec<_>>(),
-        &prs.iter().map(|i| i.updated_at).collect::<Vec<_>>(),
-        &prs.iter().map(|i| i.pull_request.as_ref().and_then(|p| p.merged_at)).collect::<Vec<Option<DateTime<Utc>>>>() as &[Option<DateTime<Utc>>],
-        &prs.iter().map(|i| i.closed_at).collect::<Vec<Option<DateTime<Utc>>>>() as &[Option<DateTime<Utc>>],
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(Stored {
-        bugs: bugs.len() as i64,
-        pull_requests: prs.len() as i64,
-        not_bugs: (issues.len() - bugs.len()) as i64,
-    })
+/// Longest SLA window a label may set: a year. The escalation levels add up
+/// to four windows in 32-bit hours, which a larger value could overflow.
+const MAX_SLA_HOURS: i32 = 8760;
+
+/// `48h` → 48; positive whole hours up to [`MAX_SLA_HOURS`].
+fn parse_sla(v: &str) -> Option<i32> {
+    let hours = v.trim().strip_suffix('h')?;
+    if hours.is_empty() || hours.len() > 4 || !hours.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let hours: i32 = hours.parse().ok()?;
+    (1..=MAX_SLA_HOURS).contains(&hours).then_some(hours)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_revenue, parse_sla};
+
+    #[test]
+    fn revenue_amounts() {
+        assert_eq!(parse_revenue("1200"), Some(120_000));
+        assert_eq!(parse_revenue("1200.50"), Some(120_050));
+        assert_eq!(parse_revenue("1200.5"), Some(120_050));
+        assert_eq!(parse_revenue("0"), Some(0));
+        assert_eq!(parse_revenue(" 7.05"), Some(705));
+        assert_eq!(parse_revenue("999999999999.99"), Some(99_999_999_999_999));
+        for bad in [
+            "",
+            "abc",
+            "-5",
+            "+5",
+            "1200.",
+            ".5",
+            "1200.505",
+            "1,200",
+            "1e3",
+            "1 200",
+            "1000000000000",
+        ] {
+            assert_eq!(parse_revenue(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sla_hours() {
+        assert_eq!(parse_sla("48h"), Some(48));
+        assert_eq!(parse_sla("1h"), Some(1));
+        assert_eq!(parse_sla("8760h"), Some(8760));
+        for bad in [
+            "0h", "48", "h", "-4h", "4.5h", "soon", "8761h", "99999h", "48hh",
+        ] {
+            assert_eq!(parse_sla(bad), None, "{bad:?}");
+        }
+    }
 }

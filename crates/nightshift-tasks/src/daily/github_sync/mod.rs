@@ -8,6 +8,7 @@
 mod cursor;
 mod mapping;
 mod queue;
+mod store;
 mod walk;
 
 use std::sync::Arc;

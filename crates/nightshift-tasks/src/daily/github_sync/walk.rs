@@ -12,8 +12,9 @@ use nightshift_github::{Fetch, GitHub, GitHubError};
 use reqwest::Url;
 
 use super::cursor::{self, Saved, save, save_tx};
-use super::mapping::{self, Mapping, Stored};
+use super::mapping::Mapping;
 use super::queue::Item;
+use super::store::{self, Stored};
 
 #[derive(Debug)]
 pub enum Outcome {
@@ -94,7 +95,7 @@ pub async fn walk(
             .chain(max_updated)
             .max();
         let mut tx = ctx.pool.begin().await?;
-        let s = mapping::store(&mut tx, item.project_id, &page.items, m)
+        let s = store::store(&mut tx, item.project_id, ctx.now, &page.items, m)
             .await
             .context("storing a page")?;
         stored = Stored {
@@ -279,7 +280,7 @@ async fn learn_etag(
         && p.next.is_none()
     {
         let mut tx = ctx.pool.begin().await?;
-        mapping::store(&mut tx, item.project_id, &p.items, m).await?;
+        store::store(&mut tx, item.project_id, ctx.now, &p.items, m).await?;
         sqlx::query!(
             "UPDATE github_sync_cursors SET etag = $2 WHERE project_id = $1",
             item.project_id,
