@@ -43,11 +43,17 @@ pub struct Config {
     pub severity_labels: Vec<(String, String)>,
     /// Where exports go: a local folder path, `file:///…`, or `s3://bucket/prefix`.
     pub export_url: String,
+    /// Exports also carry the archive tables (`EXPORT_WITH_ARCHIVE`); off by
+    /// default, since the archive is history and can dwarf the live data.
+    pub export_with_archive: bool,
     /// At most this many e-mails enqueued (digests) or sent per run.
     pub max_emails_per_run: i64,
     pub delivery: DeliveryConfig,
     /// Archived ledger rows older than this are deleted for good.
     pub archive_retention_days: i64,
+    /// `log_cleanup` moves sync events and finished runs older than this
+    /// into the archive tables.
+    pub log_retention_days: i64,
     /// Dead-man's switch (Healthchecks.io protocol): pinged at each run's
     /// start and end. Holds the check's key, so it is never logged.
     pub healthcheck_url: Option<SecretString>,
@@ -72,9 +78,11 @@ impl Default for Config {
             bug_labels: Vec::new(),
             severity_labels: Vec::new(),
             export_url: DEFAULT_EXPORT_URL.to_owned(),
+            export_with_archive: false,
             max_emails_per_run: 100,
             delivery: DeliveryConfig::default(),
             archive_retention_days: 365,
+            log_retention_days: 30,
             healthcheck_url: None,
         }
     }
@@ -162,6 +170,14 @@ impl Config {
             .collect::<Result<_, _>>()?;
         let max_emails_per_run = parse_number(&get, "MAX_EMAILS_PER_RUN", 100, 1..=100_000)?;
         let archive_retention_days = parse_number(&get, "ARCHIVE_RETENTION_DAYS", 365, 1..=36_500)?;
+        let log_retention_days = parse_number(&get, "LOG_RETENTION_DAYS", 30, 1..=36_500)?;
+        let export_with_archive = match get("EXPORT_WITH_ARCHIVE") {
+            None => false,
+            Some(v) => parse_bool(&v).ok_or_else(|| ConfigError::Invalid {
+                name: "EXPORT_WITH_ARCHIVE",
+                reason: format!("{v:?} is not true or false"),
+            })?,
+        };
         let delivery = DeliveryConfig::from_lookup(&get)?;
         let healthcheck_url = get("HEALTHCHECK_URL")
             .map(|v| v.trim().trim_end_matches('/').to_owned())
@@ -179,8 +195,10 @@ impl Config {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| DEFAULT_EXPORT_URL.to_owned()),
+            export_with_archive,
             max_emails_per_run,
             archive_retention_days,
+            log_retention_days,
             healthcheck_url: healthcheck_url.map(SecretString::from),
             delivery,
             github_api_url,
@@ -364,6 +382,20 @@ mod tests {
         assert_eq!(c.bug_labels, ["bug", "defect"]);
         let c = cfg(&[("ALERT_EMAILS", "ops@example.com, cto@example.com")]).unwrap();
         assert_eq!(c.alert_emails, ["ops@example.com", "cto@example.com"]);
+    }
+
+    #[test]
+    fn log_retention_and_archive_export_parse_with_defaults() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.log_retention_days, 30);
+        assert!(!c.export_with_archive);
+        let c = cfg(&[("LOG_RETENTION_DAYS", "7"), ("EXPORT_WITH_ARCHIVE", "true")]).unwrap();
+        assert_eq!(c.log_retention_days, 7);
+        assert!(c.export_with_archive);
+        let e = cfg(&[("LOG_RETENTION_DAYS", "0")]).unwrap_err();
+        assert!(e.to_string().contains("LOG_RETENTION_DAYS"), "{e}");
+        let e = cfg(&[("EXPORT_WITH_ARCHIVE", "sometimes")]).unwrap_err();
+        assert!(e.to_string().contains("EXPORT_WITH_ARCHIVE"), "{e}");
     }
 
     #[test]
