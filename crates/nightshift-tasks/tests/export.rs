@@ -26,10 +26,16 @@ const TABLES: &[(&str, &str)] = &[
     ("project_metrics", "project_id, date"),
     ("hourly_snapshots", "hour, kind"),
     ("escalations", "id"),
+    ("reports", "id"),
+    ("report_images", "report_id, content_id"),
     ("notifications", "id"),
     ("notices", "id"),
     ("alerts", "id"),
     ("github_sync_cursors", "project_id"),
+    ("task_claims", "task, key"),
+    ("job_pauses", "job_type"),
+    ("job_history", "id"),
+    ("sync_events", "id"),
 ];
 
 const TITLE: &str = "<script>alert('x')</script> & \"quotes\", Überfall — 🐛";
@@ -99,8 +105,21 @@ async fn seed(pool: &PgPool) {
         "INSERT INTO hourly_snapshots VALUES ('2026-11-24 20:00Z', 'workload', '{\"a\": [1, 2.50, null], \"b\": \"é\"}', now())",
         "INSERT INTO escalations (bug_id, level, from_priority, to_priority, assignee_id, manager_id, created_at)
          VALUES (1, 1, 'P2', 'P1', 3, 2, now())",
-        "INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key, next_attempt_at, created_at)
-         VALUES ('sla', 'eve@example.com', 'email', 'Bug <1>', 'line1\nline2\ttab', 'sla:1', now(), now())",
+        "INSERT INTO reports (iso_week, period_start, period_end, subject, html, text_body, data, generated_at)
+         VALUES ('2026-W47', now() - interval '7 days', now(), 'Week 47', '<img src=\"cid:c1\">', 'text', '{\"n\": 1}', now())",
+        "INSERT INTO report_images VALUES (1, 'c1', 'image/png', '\\x89504e470d0a1a0a00ff'::bytea)",
+        // The weekly report's e-mail points at its report: the FK that made
+        // backups taken after the first report unrestorable.
+        "INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key, next_attempt_at, created_at, report_id)
+         VALUES ('sla', 'eve@example.com', 'email', 'Bug <1>', 'line1\nline2\ttab', 'sla:1', now(), now(), NULL),
+                ('weekly_report', 'boss@example.com', 'email', 'Week 47', 'see html', 'weekly:2026-W47', now(), now(), 1)",
+        "INSERT INTO task_claims VALUES ('reminders', '2026-11-24:3', gen_random_uuid(), now())",
+        "INSERT INTO job_pauses VALUES ('daily_sync', now(), 'ops', 'GitHub migration')",
+        "INSERT INTO job_history (id, job_type, route, slot, status, trigger, started_at, completed_at, result)
+         VALUES (gen_random_uuid(), 'hourly_metrics', '/api/cron/hourly', '2026-11-24 20:00Z', 'completed', 'cron',
+                 now(), now(), '{\"tasks\": []}')",
+        "INSERT INTO sync_events (event_type, source, status, message, created_at)
+         VALUES ('task', 'sla_risk', 'success', 'ok', now())",
         "INSERT INTO notices (user_id, channel, kind, urgency, bug_id, headline, details, dedupe_key, status,
                               notification_id, created_at)
          VALUES (3, 'email', 'escalation', 1020, 1, 'L1 <b>', 'a\tb', 'escalation:1:1:3', 'digested', 1, now())",

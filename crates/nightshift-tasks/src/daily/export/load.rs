@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, PgConnection};
 
 use super::ManifestFile;
+use super::progress::RestoreProgress;
 use super::restore::check_hash;
 use super::tables::Table;
 
@@ -27,8 +28,9 @@ pub(super) async fn load_table(
     table: &'static Table,
     entry: &ManifestFile,
     path: &Path,
+    progress: &dyn RestoreProgress,
 ) -> anyhow::Result<i64> {
-    let mut loader = Loader::new(conn, table).await?;
+    let mut loader = Loader::new(conn, table, progress).await?;
     let mut stream = store.get(path).await?.into_stream();
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
@@ -58,7 +60,8 @@ pub(super) async fn load_table(
 
 /// Collects JSON rows into a `[...]` array and inserts it with
 /// `jsonb_populate_recordset`, which reads each value as the column's type.
-struct Loader {
+struct Loader<'p> {
+    progress: &'p dyn RestoreProgress,
     table: &'static Table,
     insert: String,
     batch: String,
@@ -68,8 +71,12 @@ struct Loader {
     refs: Vec<(i64, i64)>,
 }
 
-impl Loader {
-    async fn new(conn: &mut PgConnection, table: &'static Table) -> anyhow::Result<Self> {
+impl<'p> Loader<'p> {
+    async fn new(
+        conn: &mut PgConnection,
+        table: &'static Table,
+        progress: &'p dyn RestoreProgress,
+    ) -> anyhow::Result<Self> {
         let empty: bool = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT NOT EXISTS (SELECT 1 FROM {})",
             table.name
@@ -111,6 +118,7 @@ impl Loader {
             }
         };
         Ok(Self {
+            progress,
             table,
             insert,
             batch: String::new(),
@@ -149,6 +157,7 @@ impl Loader {
             sqlx::query(sql).bind(json).execute(&mut *conn).await?;
         }
         self.rows += self.batch_rows as i64;
+        self.progress.rows(self.table.name, self.batch_rows as u64);
         self.batch_rows = 0;
         Ok(())
     }

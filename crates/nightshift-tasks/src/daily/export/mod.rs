@@ -1,4 +1,5 @@
-//! `export`: a daily copy of every domain table, as gzipped NDJSON plus a
+//! `export`: a daily copy of every table a deployment needs to come back
+//! (the archive tables too with `EXPORT_WITH_ARCHIVE`), as gzipped NDJSON plus a
 //! `manifest.json`, under `<EXPORT_URL>/<YYYY-MM-DD>/`; exports older than the
 //! retention are deleted. [`restore`] reads one back into an empty database.
 //!
@@ -9,6 +10,7 @@
 
 mod dump;
 mod load;
+mod progress;
 mod restore;
 mod store;
 mod tables;
@@ -24,10 +26,12 @@ use serde_json::json;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-pub use restore::{RestoreSummary, RestoredTable, restore};
+pub use progress::{Quiet, RestoreOptions, RestoreProgress, RestoreSummary, RestoredTable};
+pub use restore::{newest_complete_day, restore, restore_with};
+pub use tables::table_names;
 
 use store::Dest;
-use tables::{TABLES, file_name};
+use tables::{file_name, tables};
 
 /// The object that marks a day's export complete.
 pub const MANIFEST: &str = "manifest.json";
@@ -104,10 +108,10 @@ impl Task for Export {
             .execute(&mut *tx)
             .await?;
 
-        let mut files = Vec::with_capacity(TABLES.len());
+        let mut files = Vec::new();
         let mut slowest = Duration::ZERO;
         let mut more_work = false;
-        for table in TABLES {
+        for table in tables(ctx.cfg.export_with_archive) {
             if !ctx.has_time_for(slowest * 2) {
                 more_work = true;
                 break;

@@ -10,27 +10,12 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, PgPool};
-use uuid::Uuid;
 
 use super::load::load_table;
+use super::progress::{RestoreOptions, RestoreSummary, RestoredTable};
 use super::store::Dest;
-use super::tables::{TABLES, file_name};
+use super::tables::{TABLES, Table, file_name, known, tables};
 use super::{FORMAT, MANIFEST, Manifest, ManifestFile};
-
-#[derive(Clone, Debug)]
-pub struct RestoreSummary {
-    pub export_id: Uuid,
-    pub date: NaiveDate,
-    pub schema_version: i64,
-    pub tables: Vec<RestoredTable>,
-    pub rows: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RestoredTable {
-    pub table: String,
-    pub rows: i64,
-}
 
 /// Restores the export of `date` from `store_url` (same forms as
 /// `EXPORT_URL`) into `pool`, whose domain tables must be empty.
@@ -39,30 +24,52 @@ pub async fn restore(
     store_url: &str,
     date: NaiveDate,
 ) -> anyhow::Result<RestoreSummary> {
+    restore_with(pool, store_url, date, &RestoreOptions::default()).await
+}
+
+/// The newest day under `store_url` whose export finished (has a manifest).
+pub async fn newest_complete_day(store_url: &str) -> anyhow::Result<NaiveDate> {
+    let dest = Dest::open(store_url)?;
+    dest.complete_days()
+        .await?
+        .pop()
+        .with_context(|| format!("no complete export at {store_url}"))
+}
+
+/// [`restore`], with a dry run and progress. Everything that can be checked
+/// is checked before the first row is written: the manifest, the schema
+/// version, that the database is empty, and every file's checksum.
+pub async fn restore_with(
+    pool: &PgPool,
+    store_url: &str,
+    date: NaiveDate,
+    opts: &RestoreOptions<'_>,
+) -> anyhow::Result<RestoreSummary> {
     let dest = Dest::open(store_url)?;
     let manifest = read_manifest(&dest, date)
         .await
         .with_context(|| format!("no usable export of {date} at {store_url}"))?;
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(pool)
-            .await
-            .context("reading the database's schema version")?;
-    ensure!(
-        found == Some(manifest.schema_version),
-        "the export of {date} is at schema version {}, the database at {}",
-        manifest.schema_version,
-        found.map_or("none".to_owned(), |v| v.to_string()),
-    );
+    check_schema(pool, &manifest).await?;
 
     // Files are taken from the allow-list; the manifest only vouches for them.
-    let mut plan = Vec::with_capacity(TABLES.len());
-    for table in TABLES {
-        let entry = manifest
-            .files
-            .iter()
-            .find(|f| f.table == table.name)
-            .with_context(|| format!("the manifest lists no file for {}", table.name))?;
+    if let Some(extra) = manifest.files.iter().find(|f| known(&f.table).is_none()) {
+        bail!(
+            "the manifest lists an unknown table {:?}: not a table this binary restores",
+            extra.table
+        );
+    }
+    let mut plan = Vec::with_capacity(manifest.files.len());
+    for table in tables(true) {
+        let entry = manifest.files.iter().find(|f| f.table == table.name);
+        let Some(entry) = entry else {
+            // The archive is optional; every live table is not.
+            ensure!(
+                !TABLES.iter().any(|t| t.name == table.name),
+                "the manifest lists no file for {}",
+                table.name
+            );
+            continue;
+        };
         ensure!(
             entry.file == file_name(table),
             "the manifest names {:?} for {}, expected {:?}",
@@ -72,29 +79,53 @@ pub async fn restore(
         );
         plan.push((table, entry, dest.file(date, &entry.file)));
     }
-    if let Some(extra) = manifest
-        .files
-        .iter()
-        .find(|f| !TABLES.iter().any(|t| t.name == f.table))
-    {
-        bail!("the manifest lists an unknown table {:?}", extra.table);
+    // Every table, not only the planned ones: archive rows left in a
+    // database would collide with the live rows restored later.
+    for table in tables(true) {
+        refuse_rows(pool, table).await?;
     }
     for (_, entry, path) in &plan {
         verify(dest.store.as_ref(), path, entry).await?;
     }
+    let promised: Vec<(String, i64)> = plan
+        .iter()
+        .map(|(t, e, _)| (t.name.to_owned(), e.rows))
+        .collect();
+    opts.progress.verified(&promised);
+    let mut summary = RestoreSummary {
+        export_id: manifest.export_id,
+        date: manifest.date,
+        schema_version: manifest.schema_version,
+        rows: promised.iter().map(|(_, n)| n).sum(),
+        tables: promised
+            .iter()
+            .map(|(table, rows)| RestoredTable {
+                table: table.clone(),
+                rows: *rows,
+                found: *rows,
+            })
+            .collect(),
+        dry_run: opts.dry_run,
+    };
+    if opts.dry_run {
+        return Ok(summary);
+    }
 
     let mut tx = pool.begin().await?;
-    let mut tables = Vec::with_capacity(plan.len());
     for (table, entry, path) in &plan {
-        let rows = load_table(&mut tx, dest.store.as_ref(), table, entry, path)
-            .await
-            .with_context(|| format!("restoring {} from {}", table.name, entry.file))?;
-        tables.push(RestoredTable {
-            table: table.name.to_owned(),
-            rows,
-        });
+        load_table(
+            &mut tx,
+            dest.store.as_ref(),
+            table,
+            entry,
+            path,
+            opts.progress,
+        )
+        .await
+        .with_context(|| format!("restoring {} from {}", table.name, entry.file))?;
+        opts.progress.table_done(table.name);
     }
-    for table in TABLES.iter().filter(|t| t.identity) {
+    for (table, _, _) in plan.iter().filter(|(t, _, _)| t.identity) {
         // The next id follows the restored ones, not the sequence's start.
         let sql = format!(
             "SELECT setval(pg_get_serial_sequence($1, 'id'), coalesce(max(id), 0) + 1, false) FROM {}",
@@ -106,14 +137,61 @@ pub async fn restore(
             .await
             .with_context(|| format!("resetting the id sequence of {}", table.name))?;
     }
+    // Counted again, by the database, before the commit: a mismatch undoes
+    // the whole restore.
+    for t in &mut summary.tables {
+        t.found = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {}", t.table)))
+            .fetch_one(&mut *tx)
+            .await?;
+        ensure!(
+            t.found == t.rows,
+            "{} holds {} rows after the restore, the manifest says {}",
+            t.table,
+            t.found,
+            t.rows
+        );
+    }
     tx.commit().await.context("committing the restore")?;
-    Ok(RestoreSummary {
-        export_id: manifest.export_id,
-        date: manifest.date,
-        schema_version: manifest.schema_version,
-        rows: tables.iter().map(|t| t.rows).sum(),
-        tables,
-    })
+    Ok(summary)
+}
+
+async fn check_schema(pool: &PgPool, manifest: &Manifest) -> anyhow::Result<()> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_optional(pool)
+            .await
+            .context("reading the database's schema version (is it migrated?)")?
+            .flatten();
+    let wanted = manifest.schema_version;
+    match found {
+        Some(v) if v == wanted => Ok(()),
+        Some(v) if v < wanted => bail!(
+            "the export is at schema version {wanted}, newer than the database's {v}: \
+             restore it with the binary that wrote it (or a newer one), after `nightshift migrate`"
+        ),
+        Some(v) => bail!(
+            "the export is at schema version {wanted}, older than the database's {v}: \
+             restore it into a database migrated to {wanted}"
+        ),
+        None => bail!("the database has no migrations applied: run `nightshift migrate` first"),
+    }
+}
+
+/// Says which table holds data, so the operator knows what they pointed at.
+async fn refuse_rows(pool: &PgPool, table: &Table) -> anyhow::Result<()> {
+    let rows: bool = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT EXISTS (SELECT 1 FROM {})",
+        table.name
+    )))
+    .fetch_one(pool)
+    .await
+    .with_context(|| format!("reading {}", table.name))?;
+    ensure!(
+        !rows,
+        "the database is not empty: {} has rows; restore needs an empty, migrated database",
+        table.name
+    );
+    Ok(())
 }
 
 async fn read_manifest(dest: &Dest, date: NaiveDate) -> anyhow::Result<Manifest> {

@@ -110,6 +110,30 @@ impl Dest {
     }
 }
 
+impl Dest {
+    /// Days with a manifest, oldest first: the exports that finished.
+    pub async fn complete_days(&self) -> anyhow::Result<Vec<NaiveDate>> {
+        let listing = self
+            .store
+            .list_with_delimiter(Some(&self.prefix))
+            .await
+            .with_context(|| format!("listing {}", self.prefix))?;
+        let mut days = Vec::new();
+        for folder in listing.common_prefixes {
+            let Some(date) = folder.filename().and_then(parse_day) else {
+                continue;
+            };
+            match self.store.head(&folder.clone().join(MANIFEST)).await {
+                Ok(_) => days.push(date),
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e).with_context(|| format!("reading {folder}")),
+            }
+        }
+        days.sort();
+        Ok(days)
+    }
+}
+
 fn parse_prefix(prefix: &str) -> anyhow::Result<Path> {
     Path::parse(prefix.trim_matches('/'))
         .with_context(|| format!("export prefix {prefix:?} is not a valid object path"))
