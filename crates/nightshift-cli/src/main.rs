@@ -1,6 +1,7 @@
 //! `nightshift`: the operator's command. Every subcommand goes through the same
 //! core as the deployed routes; none has a private path to the database.
 
+mod backup;
 mod bench;
 mod check;
 mod ops;
@@ -109,6 +110,16 @@ enum Command {
         after_help = "Example:\n  nightshift people import people.csv --dry-run\n  nightshift people list --json\n  nightshift people mute ana.silva@example.com"
     )]
     People(people::PeopleArgs),
+    /// Run the daily export now: every table a deployment needs, gzipped, with a manifest.
+    #[command(
+        after_help = "Example:\n  nightshift export\n  nightshift export --to s3://backups/nightshift --with-archive\n\nWrites <URL>/<today>/, replacing an earlier export of the same day."
+    )]
+    Export(backup::ExportArgs),
+    /// Restore an export into an empty, migrated database, in one transaction.
+    #[command(
+        after_help = "Example:\n  nightshift migrate && nightshift restore --from s3://backups/nightshift --dry-run\n  nightshift restore --from .data/exports --date 2026-11-24\n\nChecks every checksum and the schema version first; refuses a database holding data. Exit code 1 and nothing written on any problem."
+    )]
+    Restore(backup::RestoreArgs),
 }
 
 #[tokio::main]
@@ -139,6 +150,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed(args) => seed::seed(args).await,
         Command::Project(args) => project::project(args).await,
         Command::People(args) => people::people(args).await,
+        Command::Export(args) => backup::export(args).await,
+        Command::Restore(args) => backup::restore(args).await,
         Command::Bench(args) => bench::bench(args).await,
         Command::Check(args) => {
             let code = check::check(args).await?;
