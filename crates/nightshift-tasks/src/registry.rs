@@ -56,6 +56,8 @@ fn tasks_of(name: &str) -> Vec<Arc<dyn Task>> {
             Arc::new(daily::daily_metrics::DailyMetrics),
             Arc::new(daily::anomalies::Anomalies),
             Arc::new(daily::due_soon_digest::DueSoonDigest),
+            // Before the export: the live ledger it copies is then bounded.
+            Arc::new(daily::log_cleanup::LogCleanup::default()),
             Arc::new(daily::export::Export::default()),
         ],
         "weekly" => vec![

@@ -4,3 +4,4 @@ pub mod daily_metrics;
 pub mod due_soon_digest;
 pub mod export;
 pub mod github_sync;
+pub mod log_cleanup;
