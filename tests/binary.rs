@@ -88,3 +88,40 @@ async fn status_binary_answers_under_vercel_dev(pool: PgPool) {
     );
     child.kill().await.unwrap();
 }
+
+/// A bad value makes every path answer 500 naming the variable, to anyone;
+/// the value itself goes to the log only, addresses masked, secrets never.
+#[tokio::test]
+async fn a_configuration_error_names_the_variable_and_logs_the_detail() {
+    use tokio::io::AsyncReadExt;
+    let cases = [
+        ("ALERT_EMAILS", "jane.doe@example", Some("j***@example")),
+        ("CRON_SECRET", "two words-0123456789", None),
+    ];
+    for (name, value, logged) in cases {
+        let port = free_port();
+        let mut child =
+            spawn_route_logged(env!("CARGO_BIN_EXE_hourly"), port, &[(name, value.into())]).await;
+        let url = format!("http://127.0.0.1:{port}/api/cron/hourly");
+        let resp = reqwest::get(&url).await.unwrap();
+        assert_eq!(resp.status(), 500);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "config", "{body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.starts_with(name), "{body}");
+        assert!(
+            !body.to_string().contains(value.split('@').next().unwrap()),
+            "{body}"
+        );
+        assert!(!body.to_string().contains("example"), "{body}");
+        let mut stderr = child.stderr.take().unwrap();
+        child.kill().await.unwrap();
+        let mut log = String::new();
+        stderr.read_to_string(&mut log).await.unwrap();
+        assert!(log.contains(name), "{log}");
+        assert!(!log.contains(value), "{log}");
+        if let Some(masked) = logged {
+            assert!(log.contains(masked), "{log}");
+        }
+    }
+}

@@ -11,6 +11,8 @@
 
 mod common;
 
+#[path = "chaos/body_limits.rs"]
+mod body_limits;
 #[path = "chaos/clock_jumps.rs"]
 mod clock_jumps;
 #[path = "chaos/garbage.rs"]

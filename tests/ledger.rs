@@ -1,5 +1,7 @@
 //! The ledger's guarantees under real concurrency on a real Postgres.
 
+#[path = "ledger/claim_races.rs"]
+mod claim_races;
 mod common;
 
 use std::sync::Arc;

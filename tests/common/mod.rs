@@ -235,9 +235,28 @@ pub use nightshift_testkit::free_port;
 /// a clean environment plus `env`) and returns once it listens. The child is
 /// killed when dropped.
 pub async fn spawn_route(bin: &str, port: u16, env: &[(&str, String)]) -> tokio::process::Child {
+    spawn_route_with(bin, port, env, std::process::Stdio::inherit()).await
+}
+
+/// As `spawn_route`, with stderr (the log) piped for the test to read.
+pub async fn spawn_route_logged(
+    bin: &str,
+    port: u16,
+    env: &[(&str, String)],
+) -> tokio::process::Child {
+    spawn_route_with(bin, port, env, std::process::Stdio::piped()).await
+}
+
+async fn spawn_route_with(
+    bin: &str,
+    port: u16,
+    env: &[(&str, String)],
+    stderr: std::process::Stdio,
+) -> tokio::process::Child {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let mut cmd = tokio::process::Command::new(bin);
     cmd.env_clear()
+        .stderr(stderr)
         .env("VERCEL_DEV_PORT", port.to_string())
         .env("CRON_SECRET", SECRET)
         .env("RUST_LOG", "warn")

@@ -77,7 +77,7 @@ async fn a_sound_setup_passes(pool: PgPool) {
 async fn layout_problems_name_the_key(pool: PgPool) {
     let broken = r#"{"crons": [
         {"path": "/api/cron/hourly", "schedule": "0 * * * * *"},
-        {"path": "/api/cron/daily", "schedule": "0 2 * * *"},
+        {"path": "/api/cron/daily", "schedule": "0 0 30 2 *"},
         {"path": "/api/cron/weekly", "schedule": "0 9 * * 1"},
         {"path": "/api/cron/monthly", "schedule": "0 0 1 * *"}],
       "functions": {"api/cron/hourly.rs": {"maxDuration": 300}, "api/cron/daily.rs": {"maxDuration": 15},
@@ -87,6 +87,7 @@ async fn layout_problems_name_the_key(pool: PgPool) {
     assert_eq!(code, 1, "{out}");
     for expected in [
         r#"problem: vercel.json crons[/api/cron/hourly].schedule "0 * * * * *": expected five fields"#,
+        r#"problem: vercel.json crons[/api/cron/daily].schedule "0 0 30 2 *": never fires"#,
         "problem: vercel.json functions.\"api/cron/daily.rs\".maxDuration = 15: must exceed the budget plus 20 s",
         "problem: vercel.json functions.\"api/cron/weekly.rs\".maxDuration: missing",
         "problem: vercel.json crons[/api/cron/monthly].path: no route binary api/cron/monthly.rs",
@@ -97,7 +98,7 @@ async fn layout_problems_name_the_key(pool: PgPool) {
     }
     assert_eq!(
         out.lines().filter(|l| l.starts_with("problem:")).count(),
-        7,
+        8,
         "{out}"
     );
     let (_, out) = check(dir.path(), &[("JOB_BUDGET_SECS", "290".into())], None).await;

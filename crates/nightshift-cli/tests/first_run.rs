@@ -2,23 +2,14 @@
 //! run through the built binary. Everyone hears once (a backlog summary, and
 //! the critical alerts of the projects they own), not once per bug and level.
 
+use nightshift_testkit::cli;
 use nightshift_testkit::db::{drop_db, scratch_db, url_of};
 use sqlx::PgPool;
-use tokio::process::Command;
 
-async fn nightshift(url: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_nightshift"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("CRON_SECRET", "first-run-test-secret-0123456789")
-        .env("RUST_LOG", "error")
-        .output()
-        .await
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "nightshift {args:?}: {text}");
-    text
+async fn nightshift(url: &str, args: &[&str]) {
+    let secret = ("CRON_SECRET", "first-run-test-secret-0123456789");
+    let r = cli::run(env!("CARGO_BIN_EXE_nightshift"), url, args, &[secret], &[]).await;
+    assert_eq!(r.code, 0, "nightshift {args:?}: {}", r.text());
 }
 
 #[sqlx::test(migrations = false)]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use nightshift_core::db::Db;
 use nightshift_core::{App, Config};
+use nightshift_testkit::cli;
 use nightshift_testkit::db::database_url;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -15,20 +16,9 @@ const SECRET: &str = "ops-test-secret-0123456789";
 
 /// Runs `nightshift ARGS`; returns (exit code, stdout, stderr).
 async fn nightshift(url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_nightshift"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "error")
-        .env("CRON_SECRET", SECRET)
-        .env_remove("BASE_URL")
-        .output()
-        .await
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    let bin = env!("CARGO_BIN_EXE_nightshift");
+    let r = cli::run(bin, url, args, &[("CRON_SECRET", SECRET)], &["BASE_URL"]).await;
+    (r.code, r.stdout, r.stderr)
 }
 
 async fn json(url: &str, args: &[&str]) -> Value {

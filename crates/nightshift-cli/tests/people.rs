@@ -1,25 +1,15 @@
 //! `nightshift people` import's merge, `list` and `mute`/`unmute`, run as the
 //! built binary against a fresh database per test.
 
+use nightshift_testkit::cli;
 use nightshift_testkit::db::database_url;
 use serde_json::Value;
 use sqlx::PgPool;
-use tokio::process::Command;
 
 /// Runs `nightshift ARGS`; returns (exit code, stdout, stderr).
 async fn nightshift(url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_nightshift"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "error")
-        .output()
-        .await
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    let r = cli::run(env!("CARGO_BIN_EXE_nightshift"), url, args, &[], &[]).await;
+    (r.code, r.stdout, r.stderr)
 }
 
 async fn id(pool: &PgPool, sql: &str) -> i64 {

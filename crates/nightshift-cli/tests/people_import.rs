@@ -1,9 +1,9 @@
 //! `nightshift people import`, run as the built binary against a fresh
 //! database per test: idempotence, every kind of bad row, the dry run.
 
+use nightshift_testkit::cli;
 use nightshift_testkit::db::database_url;
 use sqlx::PgPool;
-use tokio::process::Command;
 
 /// Writes `csv` to a file and runs `nightshift people import FILE ARGS`;
 /// returns (exit code, stdout, stderr).
@@ -11,20 +11,10 @@ async fn import(url: &str, csv: &str, args: &[&str]) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("people.csv");
     std::fs::write(&file, csv).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_nightshift"))
-        .args(["people", "import"])
-        .arg(&file)
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "error")
-        .output()
-        .await
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    let mut all = vec!["people".into(), "import".into(), file.into_os_string()];
+    all.extend(args.iter().map(|a| a.into()));
+    let r = cli::run(env!("CARGO_BIN_EXE_nightshift"), url, &all, &[], &[]).await;
+    (r.code, r.stdout, r.stderr)
 }
 
 /// Every row of users and bugs: equal before and after means nothing was

@@ -1,24 +1,16 @@
 //! `nightshift seed` and `nightshift project add`, run as the built binary
 //! against a fresh database per test.
 
+use nightshift_testkit::cli;
 use nightshift_testkit::db::{database_url, drop_db, scratch_db, url_of};
 use sqlx::PgPool;
-use tokio::process::Command;
 
 const NOW: &str = "2026-11-24T12:00:00Z";
 
 /// Runs `nightshift ARGS` against `url`; returns (success, stdout + stderr).
 async fn nightshift(url: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_nightshift"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .await
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
+    let r = cli::run(env!("CARGO_BIN_EXE_nightshift"), url, args, &[], &[]).await;
+    (r.code == 0, r.text())
 }
 
 async fn seed(url: &str, projects: &str, bugs: &str, seed: &str) {

@@ -33,6 +33,12 @@ pub enum HandleError {
     SchemaOutdated { found: i64, expected: i64 },
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("the body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// Said to anyone, so it names the variable only; the value and why it
+    /// is wrong go to the log.
+    #[error("{0} is invalid; the server log says why")]
+    Config(&'static str),
 }
 
 impl HandleError {
@@ -42,14 +48,16 @@ impl HandleError {
                 StatusCode::METHOD_NOT_ALLOWED
             }
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::DatabaseUnavailable(_) | Self::SchemaOutdated { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            Self::SecretNotConfigured | Self::DatabaseNotConfigured | Self::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Self::SecretNotConfigured
+            | Self::DatabaseNotConfigured
+            | Self::Internal(_)
+            | Self::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -57,6 +65,7 @@ impl HandleError {
         match self {
             Self::MethodNotAllowed | Self::MethodNotAllowedOnly(_) => "method_not_allowed",
             Self::Forbidden(_) => "forbidden",
+            Self::PayloadTooLarge(_) => "payload_too_large",
             Self::SecretNotConfigured => "secret_not_configured",
             Self::Unauthorized => "unauthorized",
             Self::BadRequest(_) => "bad_request",
@@ -64,6 +73,7 @@ impl HandleError {
             Self::DatabaseUnavailable(_) => "database_unavailable",
             Self::SchemaOutdated { .. } => "schema_outdated",
             Self::Internal(_) => "internal",
+            Self::Config(_) => "config",
         }
     }
 

@@ -157,7 +157,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         });
         return Ok(answer);
     }
-    if let Some(p) = paused {
+    let skip = |p: pause::Pause, mut answer: RunAnswer| async move {
         let call = pause::SkippedCall {
             route: spec.path,
             trigger,
@@ -170,7 +170,12 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         answer.outcome = "skipped_paused";
         answer.message = Some(pause::skip_message(&p));
         tracing::info!(job_type = spec.job_type, "job paused; call skipped");
-        return Ok(answer);
+        Ok(answer)
+    };
+    // Checked early (no sweep for a paused job) and again by the claim
+    // itself, for a pause that lands while this call is being admitted.
+    if let Some(p) = paused {
+        return skip(p, answer).await;
     }
 
     let swept = ledger::sweep(ledger_pool, now)
@@ -224,6 +229,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
                 Some("another run of this job is in progress; try again when it ends".into());
             return Ok(answer);
         }
+        Claim::Paused(p) => return skip(p, answer).await,
     }
     answer.run_id = Some(run_id);
     app.track(run_id, true);

@@ -30,6 +30,9 @@ pub enum Claim {
     Busy {
         run_id: Uuid,
     },
+    /// The job was paused by the time the claim ran: a pause that commits
+    /// before the claim statement starts stops the call.
+    Paused(crate::pause::Pause),
 }
 
 pub struct NewEvent<'a> {
@@ -75,7 +78,7 @@ pub async fn sweep(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Uuid>, sqlx:
 }
 
 /// One INSERT decides: the partial unique indexes let exactly one caller in
-/// per slot and per job. The loser reads why it lost; if the row that beat it
+/// per slot and per job, and none while the job is paused. The loser reads why it lost; if the row that beat it
 /// is gone by then (swept, failed), it tries again.
 pub async fn claim(pool: &PgPool, run: &NewRun<'_>) -> Result<Claim, sqlx::Error> {
     for _ in 0..3 {
@@ -83,9 +86,10 @@ pub async fn claim(pool: &PgPool, run: &NewRun<'_>) -> Result<Claim, sqlx::Error
             r#"
             INSERT INTO job_history (id, job_type, route, slot, status, trigger, attempt,
                                      max_attempts, started_at, lease_expires_at, metadata)
-            VALUES ($1, $2, $3, $4, 'running', $5,
-                    (SELECT count(*) + 1 FROM job_history WHERE job_type = $2 AND slot = $4)::int,
-                    $6, $7, $8, $9)
+            SELECT $1, $2, $3, $4, 'running', $5,
+                   (SELECT count(*) + 1 FROM job_history WHERE job_type = $2 AND slot = $4)::int,
+                   $6, $7, $8, $9
+             WHERE NOT EXISTS (SELECT 1 FROM job_pauses WHERE job_type = $2)
             ON CONFLICT DO NOTHING
             RETURNING id
             "#,
@@ -104,12 +108,20 @@ pub async fn claim(pool: &PgPool, run: &NewRun<'_>) -> Result<Claim, sqlx::Error
         if inserted.is_some() {
             return Ok(Claim::Claimed);
         }
+        if let Some(p) = crate::pause::pause_of(pool, run.job_type).await? {
+            return Ok(Claim::Paused(p));
+        }
+        // Only what the INSERT conflicts with: a running non-worker row (one
+        // running per job), or this slot's row. A worker's running row
+        // blocks nobody; counting it would answer "busy" when the real
+        // holder has just finished, and give up a free slot.
         let holder = sqlx::query!(
             r#"
             SELECT id, status, slot IS NOT DISTINCT FROM $2 AS "same_slot!"
               FROM job_history
              WHERE job_type = $1
-               AND (status = 'running' OR (slot = $2 AND status = 'completed'))
+               AND ((status = 'running' AND trigger <> 'worker')
+                    OR (slot = $2 AND status IN ('running', 'completed')))
              ORDER BY (slot IS NOT DISTINCT FROM $2) DESC, started_at DESC
              LIMIT 1
             "#,

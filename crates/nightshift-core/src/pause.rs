@@ -1,6 +1,8 @@
 //! Pausing a job: an operator's switch, kept in `job_pauses`. A paused job's
 //! route still authenticates its callers, then answers `skipped_paused` without
-//! claiming a slot, and says so in `sync_events`.
+//! claiming a slot, and says so in `sync_events`. The claim statement itself
+//! checks the pause too (`ledger::claim`), so a pause that lands while a call
+//! is being admitted still stops it.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -9,7 +11,7 @@ use sqlx::PgPool;
 use crate::error::HandleError;
 use crate::route::RouteSpec;
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Pause {
     pub job_type: String,
     pub paused_at: DateTime<Utc>,

@@ -204,13 +204,13 @@ pub async fn handle(app: &App, index: usize, req: Request<Body>) -> Response {
     // only field is its CSRF token.
     let from_form = is_form(&parts.headers);
     if from_form {
-        match axum::body::to_bytes(body, FORM_LIMIT).await {
+        match read_form(body).await {
             Ok(bytes) => {
                 if let Some(token) = form_field(&bytes, "csrf") {
                     parts.extensions.insert(FormToken(token));
                 }
             }
-            Err(_) => return HandleError::BadRequest("form body too large".into()).into_response(),
+            Err(e) => return e.into_response(),
         }
     }
     match crate::invoke::invoke(app, route, &parts).await {
@@ -223,7 +223,17 @@ pub async fn handle(app: &App, index: usize, req: Request<Body>) -> Response {
 
 /// Where the dashboard lives; form posts from it return there.
 pub const DASHBOARD_PATH: &str = "/api/status?format=html";
-const FORM_LIMIT: usize = 4096;
+/// The forms hold a token or the secret: far below this. A bigger body is
+/// refused (413) before it is buffered, whoever sends it.
+pub const FORM_LIMIT: usize = 4096;
+
+/// A form body, at most `FORM_LIMIT` bytes. A body that breaks off midway
+/// is refused the same way: there is no form to read either way.
+pub async fn read_form(body: Body) -> Result<axum::body::Bytes, HandleError> {
+    axum::body::to_bytes(body, FORM_LIMIT)
+        .await
+        .map_err(|_| HandleError::PayloadTooLarge(FORM_LIMIT))
+}
 
 pub fn is_form(headers: &http::HeaderMap) -> bool {
     headers

@@ -100,6 +100,14 @@ impl Schedule {
             return Err("expected five fields: minute hour day-of-month month day-of-week".into());
         }
         let cron = Cron::from_str(expr).map_err(|e| e.to_string())?;
+        // Without a year field a cron that fires once fires every few years
+        // (every 28 at most, leap days included), so one occurrence after a
+        // fixed instant tells. One that never fires (30 February) would make
+        // `slot_at` fall back to `now`: a new slot per call, no dedupe.
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        if cron.find_next_occurrence(&epoch, false).is_err() {
+            return Err("never fires (no such date); the platform would never call it".into());
+        }
         Ok(Self {
             expr: expr.to_owned(),
             cron,
@@ -189,6 +197,10 @@ mod tests {
         assert!(Schedule::parse("0 0 * * * *").is_err());
         assert!(Schedule::parse("61 * * * *").is_err());
         assert!(Schedule::parse("whenever").is_err());
+        let e = Schedule::parse("0 0 30 2 *").unwrap_err();
+        assert!(e.contains("never fires"), "{e}");
+        assert!(Schedule::parse("0 0 31 4 *").is_err());
+        assert!(Schedule::parse("0 0 29 2 *").is_ok(), "leap days do come");
     }
 
     #[test]
@@ -204,6 +216,15 @@ mod tests {
         assert!(matches!(
             v.route("/api/cron/daily"),
             Err(ScheduleError::NoCron(_))
+        ));
+        let never = VercelJson::parse(
+            r#"{"crons":[{"path":"/api/cron/hourly","schedule":"0 0 30 2 *"}],
+                "functions":{"api/cron/hourly.rs":{"maxDuration":300}}}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            never.route("/api/cron/hourly"),
+            Err(ScheduleError::BadCron { .. })
         ));
     }
 }

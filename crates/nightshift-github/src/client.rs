@@ -14,6 +14,9 @@ use crate::issue::Issue;
 use crate::link;
 
 const MAX_REDIRECTS: usize = 5;
+/// A page of 100 issues is well under 1 MiB; past this a response is refused
+/// rather than held in memory whole (a broken proxy, a hostile mirror).
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 pub const PER_PAGE: u32 = 100;
 
 #[derive(Clone)]
@@ -149,10 +152,11 @@ impl GitHub {
             return Ok(Fetch::NotModified { rate });
         }
         if !status.is_success() {
-            let body = resp.text().await.unwrap_or_default();
+            let body = read_capped(&url, resp).await.unwrap_or_default();
+            let body = String::from_utf8_lossy(&body);
             return Err(classify(status, &headers, rate, &body));
         }
-        let body = resp.bytes().await.map_err(GitHubError::Network)?;
+        let body = read_capped(&url, resp).await?;
         let items: Vec<Issue> =
             serde_json::from_slice(&body).map_err(|e| GitHubError::Malformed {
                 url: url.to_string(),
@@ -163,6 +167,20 @@ impl GitHub {
             .and_then(|v| v.to_str().ok())
             .and_then(link::next)
             .and_then(|n| url.join(n).ok());
+        // The next page is asked for with the token and its URL is stored in
+        // the cursor: only the API's own origin may be named (no SSRF to an
+        // internal address through a response header).
+        if let Some(n) = &next
+            && !same_origin(n, &self.api)
+        {
+            return Err(GitHubError::Malformed {
+                url: url.to_string(),
+                reason: format!(
+                    "Link rel=\"next\" points to {}, not GITHUB_API_URL's host",
+                    n.origin().ascii_serialization()
+                ),
+            });
+        }
         let etag = headers
             .get(header::ETAG)
             .and_then(|v| v.to_str().ok())
@@ -176,6 +194,29 @@ impl GitHub {
             redirected,
         })))
     }
+}
+
+/// The body, refused past `MAX_BODY_BYTES`: by its Content-Length when it
+/// says one, else while it streams in.
+async fn read_capped(url: &Url, mut resp: reqwest::Response) -> Result<Vec<u8>, GitHubError> {
+    let too_large = || GitHubError::TooLarge {
+        url: url.to_string(),
+        limit_mib: MAX_BODY_BYTES / (1024 * 1024),
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(GitHubError::Network)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn same_origin(a: &Url, b: &Url) -> bool {

@@ -24,6 +24,8 @@ pub enum GitHubError {
     Network(#[source] reqwest::Error),
     #[error("malformed response from {url}: {reason}")]
     Malformed { url: String, reason: String },
+    #[error("the response from {url} is larger than {limit_mib} MiB; refused")]
+    TooLarge { url: String, limit_mib: usize },
     #[error("redirect without a usable Location, or more than {0} redirects")]
     Redirect(usize),
     #[error("GITHUB_API_URL is invalid: {0}")]

@@ -81,3 +81,35 @@ impl Issue {
         Some(format!("{owner}/{name}"))
     }
 }
+
+/// `owner/name` as GitHub allows it, and as the `projects.github_repo` CHECK
+/// does: letters, digits, `_.-`, owner at most 39 and name at most 100
+/// characters, neither `.` nor `..`. The name becomes a URL path, so a name
+/// from a response (a rename's redirect) is checked before it is stored.
+pub fn is_valid_repo_name(full: &str) -> bool {
+    let part = |s: &str, max: usize| {
+        !s.is_empty()
+            && s.len() <= max
+            && s != "."
+            && s != ".."
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    };
+    matches!(full.split_once('/'), Some((owner, name)) if part(owner, 39) && part(name, 100))
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::is_valid_repo_name;
+
+    #[test]
+    fn names_that_would_escape_their_path_are_refused() {
+        assert!(is_valid_repo_name("acme/new-name"));
+        assert!(is_valid_repo_name("acme/.github"));
+        for bad in ["../..", "acme/..", "./x", "acme", "a/b/c", "acme/", "a b/c"] {
+            assert!(!is_valid_repo_name(bad), "{bad}");
+        }
+        assert!(!is_valid_repo_name(&format!("{}/x", "o".repeat(40))));
+        assert!(!is_valid_repo_name(&format!("o/{}", "n".repeat(101))));
+    }
+}

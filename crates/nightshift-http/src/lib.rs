@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::response::IntoResponse;
-use http::StatusCode;
+use nightshift_core::config::ConfigError;
 use nightshift_core::schedule::BOOKKEEPING_MARGIN;
-use nightshift_core::{App, Config, InvocationDeadline, all_routes_router, single_route_router};
+use nightshift_core::{
+    App, Config, HandleError, InvocationDeadline, all_routes_router, single_route_router,
+};
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tower::ServiceBuilder;
@@ -43,10 +45,32 @@ pub fn init_tracing() {
     };
 }
 
+/// Why this process cannot serve: the variable at fault (said to anyone)
+/// and the detail (for the log and the operator's terminal only).
+#[derive(Debug, thiserror::Error)]
+#[error("{detail}")]
+pub struct StartupError {
+    pub variable: &'static str,
+    pub detail: String,
+}
+
 /// The app of this process, from the environment and the task registry.
-pub fn app_from_env() -> Result<App, String> {
-    let cfg = Config::from_env().map_err(|e| e.to_string())?;
-    App::new(cfg, nightshift_tasks::routes()).map_err(|e| e.to_string())
+pub fn app_from_env() -> Result<App, StartupError> {
+    let cfg = Config::from_env().map_err(|e| {
+        let ConfigError::Invalid { name, .. } = &e;
+        StartupError {
+            variable: name,
+            detail: e.to_string(),
+        }
+    })?;
+    for warning in cfg.warnings() {
+        tracing::warn!("{warning}");
+    }
+    // Building the pool fails only on an unreadable DATABASE_URL (redacted).
+    App::new(cfg, nightshift_tasks::routes()).map_err(|e| StartupError {
+        variable: "DATABASE_URL",
+        detail: e.to_string(),
+    })
 }
 
 /// A router for one route, or, when the configuration cannot be read, one
@@ -58,12 +82,13 @@ pub fn route_router(name: &str) -> Router {
     }
 }
 
-fn config_error_router(msg: String) -> Router {
-    tracing::error!(error = %msg, "configuration error");
-    Router::new().fallback(move || {
-        let body = serde_json::json!({ "outcome": "error", "error": "config", "message": msg });
-        async move { (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response() }
-    })
+/// Every path answers, unauthenticated, so the answer names the variable
+/// only; the detail (secrets left out, addresses masked by `Config`) is
+/// logged once, here.
+pub fn config_error_router(err: StartupError) -> Router {
+    tracing::error!(variable = err.variable, error = %err.detail, "configuration error");
+    let variable = err.variable;
+    Router::new().fallback(move || async move { HandleError::Config(variable).into_response() })
 }
 
 /// Entry point of a route binary. On AWS Lambda (Function URL, API Gateway

@@ -59,6 +59,14 @@ pub enum SendError {
     /// 5xx, bad credentials. The message is the provider's reason.
     #[error("{message}")]
     Permanent { message: String },
+    /// The provider refused our credentials (HTTP 401/403, SMTP 530/534/535):
+    /// no fault of this message, and every other one on the channel would
+    /// meet the same. `variable` is the setting to fix.
+    #[error("{message}")]
+    AuthRefused {
+        variable: &'static str,
+        message: String,
+    },
 }
 
 impl SendError {
@@ -67,17 +75,8 @@ impl SendError {
     }
 }
 
-/// `jane.doe@example.com` -> `j***@example.com`: logs say who, roughly,
-/// without carrying addresses around.
-pub fn mask_address(addr: &str) -> String {
-    match addr.rsplit_once('@') {
-        Some((local, domain)) => {
-            let first = local.chars().next().map(String::from).unwrap_or_default();
-            format!("{first}***@{domain}")
-        }
-        None => "***".to_owned(),
-    }
-}
+/// Lives in core, whose configuration errors mask addresses too.
+pub use nightshift_core::config::mask_address;
 
 #[cfg(test)]
 mod tests {

@@ -171,7 +171,16 @@ async fn resend_errors_are_classified() {
         .send(&common::text_email())
         .await
         .unwrap_err();
-    assert!(e.is_permanent(), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            SendError::AuthRefused {
+                variable: "RESEND_API_KEY",
+                ..
+            }
+        ),
+        "a refused key is the channel's failure: {e:?}"
+    );
     assert!(!e.to_string().contains(KEY), "{e}");
 }
 

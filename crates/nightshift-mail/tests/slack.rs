@@ -104,7 +104,6 @@ async fn rate_limits_and_outages_are_transient() {
 async fn refusals_are_permanent_with_slacks_reason_and_no_url() {
     for (status, reason) in [
         (400, "invalid_payload"),
-        (403, "action_prohibited"),
         (404, "no_service"),
         (410, "channel_is_archived"),
     ] {
@@ -112,6 +111,25 @@ async fn refusals_are_permanent_with_slacks_reason_and_no_url() {
         let e = slack(&server).post(&message()).await.unwrap_err();
         assert!(e.is_permanent(), "{status}: {e:?}");
         assert_eq!(e.to_string(), format!("slack: HTTP {status}: {reason}"));
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_webhook_refuses_the_channel_not_the_message() {
+    for status in [401, 403] {
+        let server = answering(status, "invalid_token", None).await;
+        let e = slack(&server).post(&message()).await.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SendError::AuthRefused {
+                    variable: "SLACK_WEBHOOK_URL",
+                    ..
+                }
+            ),
+            "{status}: {e:?}"
+        );
+        assert!(!e.is_permanent());
     }
 }
 

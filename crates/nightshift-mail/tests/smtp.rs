@@ -210,7 +210,7 @@ async fn starttls_is_required_for_remote_hosts() {
 }
 
 #[tokio::test]
-async fn credentials_are_percent_decoded_and_refused_ones_are_permanent() {
+async fn credentials_are_percent_decoded_and_refused_ones_refuse_the_channel() {
     let sink = SmtpSink::start().await.unwrap();
     sink.require_auth("apikey", "p@ss/word");
     let port = sink.addr().port();
@@ -221,7 +221,16 @@ async fn credentials_are_percent_decoded_and_refused_ones_are_permanent() {
 
     let bad = smtp(&format!("smtp://apikey:wrong@127.0.0.1:{port}"));
     let e = bad.send(&common::text_email()).await.unwrap_err();
-    assert!(e.is_permanent(), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            SendError::AuthRefused {
+                variable: "SMTP_URL",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("535"), "{e}");
     assert!(!e.to_string().contains("wrong"), "{e}");
     assert_eq!(sink.messages().len(), 1);

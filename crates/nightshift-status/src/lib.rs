@@ -11,13 +11,13 @@ mod signin;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use http::{HeaderMap, Method, StatusCode, header};
 use nightshift_core::auth::{self, FormToken};
-use nightshift_core::route::{DASHBOARD_PATH, form_field, is_form, see_other};
+use nightshift_core::route::{DASHBOARD_PATH, form_field, is_form, read_form, see_other};
 use nightshift_core::{App, HandleError, pause};
 use serde_json::json;
 
@@ -172,8 +172,12 @@ async fn job_action(
     Path((job, action)): Path<(String, String)>,
     method: Method,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let body = match read_form(body).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
     respond(job_action_inner(&app, &job, &action, &method, &headers, &body).await)
 }
 

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, Method, StatusCode, header};
 use nightshift_core::auth;
-use nightshift_core::route::{DASHBOARD_PATH, form_field, see_other};
+use nightshift_core::route::{DASHBOARD_PATH, form_field, read_form, see_other};
 use nightshift_core::{App, HandleError};
 
 use crate::{html, only, page, respond};
@@ -21,8 +21,12 @@ pub async fn login(
     State(app): State<Arc<App>>,
     method: Method,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let body = match read_form(body).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
     respond(login_inner(&app, &method, &headers, &body))
 }
 

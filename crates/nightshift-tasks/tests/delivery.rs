@@ -2,6 +2,8 @@
 //! loopback, and local HTTP servers answering as Slack and SendGrid do.
 //! Logical time drives the retry schedule (15, 30, 60 minutes, then dead).
 
+#[path = "delivery/auth_refused.rs"]
+mod auth_refused;
 mod common;
 
 use chrono::{DateTime, Duration, Utc};

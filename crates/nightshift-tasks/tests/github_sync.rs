@@ -4,6 +4,8 @@
 mod common;
 #[path = "github_sync/people.rs"]
 mod people;
+#[path = "github_sync/renames.rs"]
+mod renames;
 
 use std::sync::Arc;
 use std::time::Duration;

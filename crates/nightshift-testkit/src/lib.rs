@@ -42,6 +42,7 @@
 //! [octokit/fixtures]: https://github.com/octokit/fixtures
 
 mod canned;
+pub mod cli;
 mod conditional;
 pub mod db;
 mod fixtures;

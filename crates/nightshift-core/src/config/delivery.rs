@@ -50,14 +50,14 @@ impl DeliveryConfig {
                 .map(|v| v.trim().trim_end_matches('/').to_owned())
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| default.to_owned());
-            if v.starts_with("https://") || v.starts_with("http://") {
-                Ok(v)
-            } else {
-                Err(ConfigError::Invalid {
+            if !(v.starts_with("https://") || v.starts_with("http://")) {
+                return Err(ConfigError::Invalid {
                     name,
                     reason: format!("{v:?} is not an http(s) URL"),
-                })
+                });
             }
+            super::checks::require_tls(name, &v)?;
+            Ok(v)
         };
         let smtp_url = secret("SMTP_URL");
         if let Some(u) = &smtp_url {
@@ -78,6 +78,7 @@ impl DeliveryConfig {
                     reason: "is not an http(s) URL".into(),
                 });
             }
+            super::checks::require_tls("SLACK_WEBHOOK_URL", u)?;
         }
         let email_from = get("EMAIL_FROM")
             .map(|v| v.trim().to_owned())

@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+mod checks;
 pub mod delivery;
 
+pub use checks::{MIN_SECRET_LEN, mask_address};
+use checks::{bearer_secret, require_tls};
 pub use delivery::{DeliveryConfig, EmailTransportKind};
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +156,7 @@ impl Config {
                 reason: format!("{github_api_url:?} is not an http(s) URL"),
             });
         }
+        require_tls("GITHUB_API_URL", &github_api_url)?;
         let bug_labels = split_list(get("BUG_LABELS").as_deref().unwrap_or(""));
         let severity_labels = split_list(get("SEVERITY_LABELS").as_deref().unwrap_or(""))
             .into_iter()
@@ -179,6 +183,8 @@ impl Config {
             })?,
         };
         let delivery = DeliveryConfig::from_lookup(&get)?;
+        let cron_secret = bearer_secret(&get, "CRON_SECRET")?;
+        let cron_secret_previous = bearer_secret(&get, "CRON_SECRET_PREVIOUS")?;
         let healthcheck_url = get("HEALTHCHECK_URL")
             .map(|v| v.trim().trim_end_matches('/').to_owned())
             .filter(|v| !v.is_empty());
@@ -208,8 +214,8 @@ impl Config {
             severity_labels,
             alert_emails,
             alert_revenue_threshold,
-            cron_secret: secret("CRON_SECRET"),
-            cron_secret_previous: secret("CRON_SECRET_PREVIOUS"),
+            cron_secret,
+            cron_secret_previous,
             database_url: secret("DATABASE_URL"),
             job_budget,
             base_url: get("BASE_URL").filter(|v| !v.trim().is_empty()),
@@ -217,6 +223,24 @@ impl Config {
             db_max_connections,
             db_pgbouncer,
         })
+    }
+
+    /// What is legal but unwise, for the log at startup (`nightshift check`
+    /// reports the same as problems).
+    pub fn warnings(&self) -> Vec<String> {
+        [
+            ("CRON_SECRET", &self.cron_secret),
+            ("CRON_SECRET_PREVIOUS", &self.cron_secret_previous),
+        ]
+        .into_iter()
+        .filter(|(_, s)| {
+            s.as_ref()
+                .is_some_and(|s| s.expose_secret().len() < MIN_SECRET_LEN)
+        })
+        .map(|(name, _)| {
+            format!("{name} is shorter than {MIN_SECRET_LEN} characters; use a long random value")
+        })
+        .collect()
     }
 
     /// The dashboard's public address (BASE_URL + the dashboard path), for
@@ -303,7 +327,8 @@ fn parse_emails(v: &str) -> Result<Vec<String>, String> {
             {
                 Ok(e.to_owned())
             }
-            _ => Err(format!("{e:?} is not an e-mail address")),
+            // Masked: the reason reaches the log.
+            _ => Err(format!("{:?} is not an e-mail address", mask_address(e))),
         })
         .collect()
 }
@@ -328,104 +353,4 @@ pub(crate) fn parse_bool(v: &str) -> Option<bool> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|k| map.get(k).cloned())
-    }
-
-    #[test]
-    fn blank_secret_is_unset_and_newline_is_trimmed() {
-        assert!(
-            cfg(&[("CRON_SECRET", "  \n")])
-                .unwrap()
-                .cron_secret
-                .is_none()
-        );
-        let c = cfg(&[("CRON_SECRET", "s3cret\n")]).unwrap();
-        assert_eq!(c.cron_secret.unwrap().expose_secret(), "s3cret");
-    }
-
-    #[test]
-    fn invalid_values_name_the_variable() {
-        let e = cfg(&[("JOB_BUDGET_SECS", "soon")]).unwrap_err();
-        assert!(e.to_string().starts_with("JOB_BUDGET_SECS is invalid"));
-        let e = cfg(&[("ORG_TIMEZONE", "Mars/Olympus")]).unwrap_err();
-        assert!(e.to_string().contains("ORG_TIMEZONE"));
-        assert!(cfg(&[("JOB_BUDGET_SECS", "-3")]).is_err());
-        assert!(cfg(&[("DATABASE_PGBOUNCER", "maybe")]).is_err());
-        assert!(cfg(&[("ALERT_EMAILS", "ops@example.com, nobody")]).is_err());
-        assert!(cfg(&[("ALERT_REVENUE_THRESHOLD", "-5")]).is_err());
-        assert!(cfg(&[("GITHUB_CONCURRENCY", "0")]).is_err());
-        assert!(cfg(&[("MAX_EMAILS_PER_RUN", "none")]).is_err());
-        assert!(cfg(&[("GITHUB_API_URL", "ftp://x")]).is_err());
-        assert!(cfg(&[("HEALTHCHECK_URL", "hc-ping.com/abc")]).is_err());
-        assert!(cfg(&[("SEVERITY_LABELS", "sev1=urgent")]).is_err());
-        let c = cfg(&[
-            ("SEVERITY_LABELS", "Sev1=critical, sev4=low"),
-            ("BUG_LABELS", "Bug, defect"),
-        ])
-        .unwrap();
-        assert_eq!(
-            c.severity_labels,
-            [
-                ("sev1".to_string(), "critical".to_string()),
-                ("sev4".into(), "low".into())
-            ]
-        );
-        assert_eq!(c.bug_labels, ["bug", "defect"]);
-        let c = cfg(&[("ALERT_EMAILS", "ops@example.com, cto@example.com")]).unwrap();
-        assert_eq!(c.alert_emails, ["ops@example.com", "cto@example.com"]);
-    }
-
-    #[test]
-    fn log_retention_and_archive_export_parse_with_defaults() {
-        let c = cfg(&[]).unwrap();
-        assert_eq!(c.log_retention_days, 30);
-        assert!(!c.export_with_archive);
-        let c = cfg(&[("LOG_RETENTION_DAYS", "7"), ("EXPORT_WITH_ARCHIVE", "true")]).unwrap();
-        assert_eq!(c.log_retention_days, 7);
-        assert!(c.export_with_archive);
-        let e = cfg(&[("LOG_RETENTION_DAYS", "0")]).unwrap_err();
-        assert!(e.to_string().contains("LOG_RETENTION_DAYS"), "{e}");
-        let e = cfg(&[("EXPORT_WITH_ARCHIVE", "sometimes")]).unwrap_err();
-        assert!(e.to_string().contains("EXPORT_WITH_ARCHIVE"), "{e}");
-    }
-
-    #[test]
-    fn pooler_urls_turn_statement_cache_off() {
-        let c = cfg(&[(
-            "DATABASE_URL",
-            "postgres://u:p@db.x.supabase.co:6543/postgres",
-        )])
-        .unwrap();
-        assert!(c.pgbouncer_mode());
-        let c = cfg(&[("DATABASE_URL", "postgres://u:p@ep-1-pooler.neon.tech/db")]).unwrap();
-        assert!(c.pgbouncer_mode());
-        let c = cfg(&[("DATABASE_URL", "postgres://u:p@localhost:5432/db")]).unwrap();
-        assert!(!c.pgbouncer_mode());
-        let c = cfg(&[
-            ("DATABASE_URL", "postgres://u:p@localhost:5432/db"),
-            ("DATABASE_PGBOUNCER", "true"),
-        ])
-        .unwrap();
-        assert!(c.pgbouncer_mode());
-    }
-
-    #[test]
-    fn debug_never_prints_secrets() {
-        let c = cfg(&[
-            ("CRON_SECRET", "hunter2hunter2"),
-            ("DATABASE_URL", "postgres://u:pw@h/db"),
-        ])
-        .unwrap();
-        let printed = format!("{c:?}");
-        assert!(!printed.contains("hunter2") && !printed.contains("pw@"));
-    }
-}
+mod tests;

@@ -40,7 +40,12 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// The non-success answer of an HTTP API, classified.
-pub(super) async fn status_error(provider: &str, resp: Response) -> SendError {
+/// `credential` names the variable holding what the provider checks.
+pub(super) async fn status_error(
+    provider: &str,
+    credential: &'static str,
+    resp: Response,
+) -> SendError {
     let status = resp.status();
     let hint = retry_after(resp.headers());
     let body = resp.text().await.unwrap_or_default();
@@ -49,7 +54,12 @@ pub(super) async fn status_error(provider: &str, resp: Response) -> SendError {
         status.as_u16(),
         provider_message(&body)
     );
-    if status == StatusCode::TOO_MANY_REQUESTS
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        SendError::AuthRefused {
+            variable: credential,
+            message,
+        }
+    } else if status == StatusCode::TOO_MANY_REQUESTS
         || status == StatusCode::REQUEST_TIMEOUT
         || status.is_server_error()
     {

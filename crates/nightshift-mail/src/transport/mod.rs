@@ -139,6 +139,10 @@ fn scrub_addresses(err: SendError, email: &Email) -> SendError {
         SendError::Permanent { message } => SendError::Permanent {
             message: scrub(message),
         },
+        SendError::AuthRefused { variable, message } => SendError::AuthRefused {
+            variable,
+            message: scrub(message),
+        },
     }
 }
 

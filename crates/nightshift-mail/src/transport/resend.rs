@@ -89,7 +89,7 @@ impl ResendMailer {
             .await
             .map_err(|e| request_failed(PROVIDER, e))?;
         if !resp.status().is_success() {
-            return Err(status_error(PROVIDER, resp).await);
+            return Err(status_error(PROVIDER, "RESEND_API_KEY", resp).await);
         }
         // The id is only for our records: a 2xx without one still means
         // Resend took the message, so it must not be sent twice.

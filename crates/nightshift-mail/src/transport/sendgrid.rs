@@ -126,7 +126,7 @@ impl SendGridMailer {
             .await
             .map_err(|e| request_failed(PROVIDER, e))?;
         if !resp.status().is_success() {
-            return Err(status_error(PROVIDER, resp).await);
+            return Err(status_error(PROVIDER, "SENDGRID_API_KEY", resp).await);
         }
         let id = resp
             .headers()

@@ -53,9 +53,10 @@ impl Slack {
         let result = if resp.status() == StatusCode::OK {
             Ok(())
         } else {
-            // 429 and 5xx come back transient; 400 invalid_payload, 403,
-            // 404 no_service and 410 channel gone are Slack's final word.
-            Err(status_error(PROVIDER, resp).await)
+            // 429 and 5xx come back transient; 401/403 (a revoked token)
+            // refuse the webhook itself; 400 invalid_payload, 404 no_service
+            // and 410 channel gone are Slack's final word.
+            Err(status_error(PROVIDER, "SLACK_WEBHOOK_URL", resp).await)
         };
         match &result {
             Ok(()) => tracing::info!("slack message posted"),

@@ -190,6 +190,15 @@ impl fmt::Debug for SmtpMailer {
 /// on another attempt or once the settings are fixed.
 fn classify(server: &str, e: &lettre::transport::smtp::Error) -> SendError {
     let message = format!("smtp {server}: {e}");
+    // 530 authentication required, 534 mechanism too weak, 535 credentials
+    // invalid: the account in SMTP_URL, not this message.
+    let code = e.status().map(|c| c.to_string());
+    if matches!(code.as_deref(), Some("530" | "534" | "535")) {
+        return SendError::AuthRefused {
+            variable: "SMTP_URL",
+            message,
+        };
+    }
     if e.is_permanent() {
         permanent(message)
     } else {

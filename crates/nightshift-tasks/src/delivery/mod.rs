@@ -8,9 +8,11 @@
 mod compose;
 mod digest;
 pub mod outbox;
+mod refused;
 mod render;
 
 pub use digest::ComposeDigests;
+pub use refused::KIND as AUTH_REFUSED_KIND;
 
 use std::time::Duration;
 
@@ -71,6 +73,9 @@ impl Task for DeliverNotifications {
             channels.push("slack".to_owned());
         }
 
+        // Refused channels leave `channels`; `stranded` counts against all.
+        let configured = channels.clone();
+        let mut refusals = Vec::new();
         let mut tally = Tally::default();
         let mut more_work = false;
         let quota = ctx.cfg.max_emails_per_run;
@@ -88,8 +93,13 @@ impl Task for DeliverNotifications {
                 break;
             }
             attempted += rows.len() as i64;
+            // A refusal seen mid-batch spares the rest of the batch the call.
+            let stopped = refused::Stopped::default();
             let results: Vec<_> = stream::iter(rows)
                 .map(|row| async {
+                    if let Some(err) = refused::stopped(&stopped, &row.channel) {
+                        return (row, Err(err));
+                    }
                     let result = tokio::time::timeout_at(ctx.deadline, send(ctx, &t, &row))
                         .await
                         .unwrap_or_else(|_| {
@@ -99,12 +109,18 @@ impl Task for DeliverNotifications {
                                 retry_after: None,
                             })
                         });
+                    refused::note(&stopped, &row.channel, &result);
                     (row, result)
                 })
                 .buffer_unordered(CONCURRENCY)
                 .collect()
                 .await;
             for (row, result) in results {
+                if let Err(SendError::AuthRefused { variable, message }) = &result {
+                    let (c, r) = (&mut channels, &mut refusals);
+                    refused::refuse(ctx, &row, variable, message, c, r).await?;
+                    continue;
+                }
                 settle(ctx, &row, result, &mut tally).await?;
             }
         }
@@ -127,17 +143,25 @@ impl Task for DeliverNotifications {
                 project_id: None,
             })
             .into_iter()
+            .chain(refusals.iter().map(refused::finding))
             .collect();
         let sync = alerts::sync(&ctx.pool, self.name(), ctx.now, &findings).await?;
         tally.events.extend(sync.events(&findings));
 
-        let stranded = outbox::stranded(&ctx.pool, &channels).await?;
-        let warning = (stranded > 0).then(|| {
+        let stranded = outbox::stranded(&ctx.pool, &configured).await?;
+        let refused = refusals.iter().map(|r| {
+            format!(
+                "{} was refused: {} notifications wait",
+                r.variable, r.channel
+            )
+        });
+        let warning = refused.chain((stranded > 0).then(|| {
             format!(
                 "{stranded} notification(s) wait for a transport: set SMTP_URL, RESEND_API_KEY \
                  or SENDGRID_API_KEY (and EMAIL_FROM), or SLACK_WEBHOOK_URL"
             )
-        });
+        }));
+        let warning = Some(warning.collect::<Vec<_>>().join("; ")).filter(|w| !w.is_empty());
         Ok(TaskReport {
             records_processed: tally.sent,
             records_failed: tally.retrying + tally.dead,
@@ -148,6 +172,7 @@ impl Task for DeliverNotifications {
                 "dead_total": dead_total, "waiting_for_transport": stranded,
                 "email_transport": t.mailer.as_ref().map(|m| m.kind().as_str()),
                 "slack": t.slack.is_some(),
+                "refused": refusals.iter().map(|r| r.variable).collect::<Vec<_>>(),
             }),
             events: tally.events,
         })
@@ -200,7 +225,10 @@ async fn settle(
         Err(err) => {
             let message = err.to_string();
             let failure = match &err {
-                SendError::Permanent { .. } => Failure::Permanent { error: &message },
+                // Handled before `settle`; a permanent failure if it ever got here.
+                SendError::Permanent { .. } | SendError::AuthRefused { .. } => {
+                    Failure::Permanent { error: &message }
+                }
                 SendError::Transient { retry_after, .. } => Failure::Retry {
                     error: &message,
                     retry_after: *retry_after,

@@ -169,6 +169,25 @@ pub async fn dead_summary(pool: &PgPool) -> Result<(i64, Option<String>), sqlx::
 }
 
 /// Rows waiting for a channel nobody configured.
+/// Back to pending as if never claimed: the attempt is given back and the
+/// row stays due. For a refusal that was no fault of the message.
+pub async fn release(pool: &PgPool, row: &Claimed, error: &str) -> Result<(), sqlx::Error> {
+    let error: String = error.chars().take(1000).collect();
+    sqlx::query!(
+        r#"
+        UPDATE notifications
+           SET status = 'pending', claimed_until = NULL, attempts = attempts - 1, last_error = $3
+         WHERE id = $1 AND attempts = $2 AND status = 'sending'
+        "#,
+        row.id,
+        row.attempts,
+        error,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 pub async fn stranded(pool: &PgPool, channels: &[String]) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM notifications

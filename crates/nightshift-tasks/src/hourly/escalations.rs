@@ -82,6 +82,7 @@ impl Task for Escalations {
                 -- owner when it has none), the assignee's manager, and from
                 -- level 3 the manager's manager.
                 SELECT t.bug_id, t.level, t.to_priority, t.assignee_id, r.user_id,
+                       b.project_id, b.severity, b.title, b.revenue_impact_daily,
                        string_agg(r.role, ', ') AS roles, j.id IS NOT NULL AS backlog
                   FROM top t
                   JOIN bugs b ON b.id = t.bug_id
@@ -94,7 +95,8 @@ impl Task for Escalations {
                                             (CASE WHEN t.level >= 3 THEN m.manager_id END, 'manager''s manager'))
                        AS r(user_id, role)
                  WHERE r.user_id IS NOT NULL AND (j.id IS NOT NULL OR p.watched_since IS NOT NULL)
-                 GROUP BY t.bug_id, t.level, t.to_priority, t.assignee_id, r.user_id, j.id
+                 GROUP BY t.bug_id, t.level, t.to_priority, t.assignee_id, r.user_id, j.id,
+                          b.project_id, b.severity, b.title, b.revenue_impact_daily
             ), told AS (
                 INSERT INTO notices (user_id, channel, kind, urgency, bug_id, headline, details,
                                      dedupe_key, run_id, created_at)
@@ -130,21 +132,25 @@ impl Task for Escalations {
                 ON CONFLICT (dedupe_key) DO NOTHING
                 RETURNING 1
             ), backlog_items AS (
-                SELECT DISTINCT h.user_id, h.bug_id, h.level, NULL::text AS risk FROM heard h WHERE h.backlog
+                -- Bug columns travel along: at 200k bugs a join back to
+                -- `bugs` per item costs more than the rest of the summary.
+                SELECT DISTINCT h.user_id, h.bug_id, h.level, NULL::text AS risk, h.project_id,
+                       h.severity, h.title, h.revenue_impact_daily
+                  FROM heard h WHERE h.backlog
                 UNION
-                SELECT a.user_id, b.id, 0, b.sla_risk
+                SELECT a.user_id, b.id, 0, b.sla_risk, b.project_id, b.severity, b.title,
+                       b.revenue_impact_daily
                   FROM bugs b
-                  JOIN joined j ON j.id = b.project_id
                  CROSS JOIN LATERAL bug_audience(b.id) a
                  WHERE b.status IN ('open', 'in_progress') AND b.sla_risk IN ('medium', 'high')
+                   AND b.project_id IN (SELECT id FROM joined)
             ), ranked AS (
-                SELECT i.*, b.project_id, b.severity, b.title, b.revenue_impact_daily, p.name AS project,
+                SELECT i.*, p.name AS project,
                        row_number() OVER (PARTITION BY i.user_id
-                                          ORDER BY i.level DESC, i.risk = 'medium', severity_rank(b.severity),
-                                                   b.revenue_impact_daily DESC, b.id) AS rn
+                                          ORDER BY i.level DESC, i.risk = 'medium', severity_rank(i.severity),
+                                                   i.revenue_impact_daily DESC, i.bug_id) AS rn
                   FROM backlog_items i
-                  JOIN bugs b ON b.id = i.bug_id
-                  JOIN projects p ON p.id = b.project_id
+                  JOIN projects p ON p.id = i.project_id
             ), backlog_people AS (
                 SELECT user_id,
                        count(*) FILTER (WHERE level > 0) AS breached,

@@ -60,9 +60,12 @@ pub async fn assess_system(
                      WHERE u.email IS NULL AND EXISTS (SELECT 1 FROM bugs b WHERE b.assignee_id = u.id
                                                           AND b.status IN ('open', 'in_progress'))
                      ORDER BY 1 LIMIT 10) named) AS "no_address_names!",
-               pg_database_size(current_database()) AS "db_bytes!"
+               pg_database_size(current_database()) AS "db_bytes!",
+               (SELECT coalesce(array_agg(title ORDER BY title), '{}') FROM alerts
+                 WHERE kind = $2 AND status = 'open') AS "auth_refused!"
         "#,
         now - OVERDUE,
+        crate::delivery::AUTH_REFUSED_KIND,
     )
     .fetch_one(pool)
     .await
@@ -77,7 +80,14 @@ pub async fn assess_system(
             ),
         );
     }
-    if r.email_pending > 0 && delivery.email_transport().is_none() {
+    // A refused key holds its channel's notifications back, so they would
+    // otherwise read as overdue ("is the hourly route running?").
+    if !r.auth_refused.is_empty() {
+        note(
+            Level::Critical,
+            format!("{}; fix the setting", r.auth_refused.join("; ")),
+        );
+    } else if r.email_pending > 0 && delivery.email_transport().is_none() {
         note(
             Level::Warning,
             format!(

@@ -217,23 +217,33 @@ pub async fn gather(
 
 /// The last complete ISO week before `now`, Monday to Monday in `tz`.
 pub fn last_full_week(now: DateTime<Utc>, tz: chrono_tz::Tz) -> Period {
-    use chrono::{Datelike, TimeZone};
+    use chrono::Datelike;
     let local = now.with_timezone(&tz).date_naive();
     let this_monday = local - Duration::days(i64::from(local.weekday().num_days_from_monday()));
     let monday = this_monday - Duration::days(7);
-    let midnight = |d: chrono::NaiveDate| {
-        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists"))
-            .earliest()
-            // A zone that skips midnight (DST at 00:00) starts the day an hour later.
-            .unwrap_or_else(|| tz.from_utc_datetime(&d.and_hms_opt(1, 0, 0).expect("valid")))
-            .with_timezone(&Utc)
-    };
     let week = monday.iso_week();
     Period {
         iso_week: format!("{}-W{:02}", week.year(), week.week()),
-        start: midnight(monday),
-        end: midnight(this_monday),
+        start: day_start(monday, tz),
+        end: day_start(this_monday, tz),
     }
+}
+
+/// The first instant of local day `d`: midnight, or, in a zone that skips
+/// midnight (DST starting at 00:00), the end of the gap, which is the instant
+/// the previous day's last second ends (01:00 local for a one-hour gap).
+fn day_start(d: chrono::NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let midnight = d.and_hms_opt(0, 0, 0).expect("midnight is a time");
+    if let Some(t) = tz.from_local_datetime(&midnight).earliest() {
+        return t.with_timezone(&Utc);
+    }
+    let last_second = midnight - Duration::seconds(1);
+    let before = tz
+        .from_local_datetime(&last_second)
+        .latest()
+        .expect("a gap is never a day long");
+    before.with_timezone(&Utc) + Duration::seconds(1)
 }
 
 #[cfg(test)]
@@ -259,5 +269,28 @@ mod tests {
         // Year boundary: 2027-01-04 is in W01 of 2027; the week before is 2026-W53.
         let now = Utc.with_ymd_and_hms(2027, 1, 4, 9, 0, 0).unwrap();
         assert_eq!(last_full_week(now, chrono_tz::UTC).iso_week, "2026-W53");
+    }
+
+    #[test]
+    fn a_day_without_midnight_starts_when_its_gap_ends() {
+        use chrono::NaiveDate;
+        // Santiago moves 00:00 -> 01:00 on 2026-09-06 (-04 -> -03): 01:00
+        // local is 04:00 UTC, not 01:00 UTC.
+        let d = NaiveDate::from_ymd_opt(2026, 9, 6).unwrap();
+        let start = day_start(d, chrono_tz::America::Santiago);
+        assert_eq!(start, Utc.with_ymd_and_hms(2026, 9, 6, 4, 0, 0).unwrap());
+        // Havana moves 00:00 -> 01:00 on 2026-03-08 (-05 -> -04).
+        let d = NaiveDate::from_ymd_opt(2026, 3, 8).unwrap();
+        let start = day_start(d, chrono_tz::America::Havana);
+        assert_eq!(start, Utc.with_ymd_and_hms(2026, 3, 8, 5, 0, 0).unwrap());
+        // A week that starts on such a day: Tehran skipped Monday 2021-03-22
+        // 00:00 (+03:30 -> +04:30); the week starts at 01:00 local.
+        let now = Utc.with_ymd_and_hms(2021, 3, 29, 9, 0, 0).unwrap();
+        let p = last_full_week(now, chrono_tz::Asia::Tehran);
+        assert_eq!(p.iso_week, "2021-W12");
+        assert_eq!(
+            p.start,
+            Utc.with_ymd_and_hms(2021, 3, 21, 20, 30, 0).unwrap()
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use nightshift_core::TaskContext;
-use nightshift_github::Page;
+use nightshift_github::{GitHubError, Page, is_valid_repo_name};
 
 use super::queue::Item;
 
@@ -25,8 +25,20 @@ pub async fn load(pool: &sqlx::PgPool, project: i64) -> sqlx::Result<Cursor> {
     .unwrap_or(Cursor { since: None, etag: None, next_url: None, walk_max_updated: None }))
 }
 
+/// The new name a redirected page's items give, when it is no GitHub
+/// `owner/name` (`../..` would escape the API path it is put in): that
+/// repository then fails with this error, the others sync on.
+pub fn bad_new_name(page: &Page) -> Option<GitHubError> {
+    let name = page.items.iter().find_map(|i| i.repository_full_name())?;
+    (!is_valid_repo_name(&name)).then(|| GitHubError::Malformed {
+        url: page.url.to_string(),
+        reason: format!("the renamed repository's name {name:?} is no GitHub owner/name"),
+    })
+}
+
 /// A renamed or transferred repository answers through /repositories/{id}:
-/// keep its id, and its new name when the items say it.
+/// keep its id, and its new name when the items say it (checked by
+/// `bad_new_name` first).
 pub async fn follow_rename(ctx: &TaskContext, item: &Item, page: &Page) -> anyhow::Result<()> {
     let id: Option<i64> = page
         .url

@@ -86,6 +86,9 @@ pub async fn walk(
         slowest = slowest.max(started.elapsed());
         pages += 1;
         if page.redirected {
+            if let Some(e) = cursor::bad_new_name(&page) {
+                return stop(ctx, item, e, stored).await;
+            }
             cursor::follow_rename(ctx, item, &page).await?;
         }
         max_updated = page
