@@ -9,6 +9,9 @@ use nightshift_testkit::db::{database_url, drop_db, scratch_db, url_of};
 use sqlx::{AssertSqlSafe, PgPool};
 use tokio::process::Command;
 
+#[path = "backup/s3.rs"]
+mod s3;
+
 /// Runs the binary against `url`; returns (exit code, stdout + stderr).
 async fn nightshift(url: &str, args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_nightshift"))

@@ -390,16 +390,15 @@ async fn out_of_time_leaves_no_manifest_and_asks_for_more(pool: PgPool) {
     assert_eq!(manifest(dir.path(), today()), before);
 }
 
-/// The round trip and retention through S3. Needs an S3-compatible server and
-/// an existing bucket: `EXPORT_S3_TEST_URL=s3://bucket/prefix` plus the usual
-/// `AWS_ENDPOINT`, `AWS_ALLOW_HTTP`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-/// `AWS_REGION`.
-#[ignore = "needs an S3-compatible server: set EXPORT_S3_TEST_URL and AWS_*"]
+/// The round trip and retention through a real S3-compatible server: moto's,
+/// which scripts/test starts (scripts/moto) and describes in
+/// `EXPORT_S3_TEST_URL=s3://bucket/prefix` plus the standard `AWS_ENDPOINT`,
+/// `AWS_ALLOW_HTTP`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`.
 #[sqlx::test(migrations = "../../migrations")]
 async fn round_trip_through_s3(pool: PgPool) {
     use object_store::{ObjectStoreExt, PutPayload, aws::AmazonS3Builder, path::Path as Key};
 
-    let url = std::env::var("EXPORT_S3_TEST_URL").expect("EXPORT_S3_TEST_URL");
+    let url = nightshift_testkit::s3_test_url();
     let (bucket, prefix) = url["s3://".len()..].split_once('/').unwrap();
     let s3 = AmazonS3Builder::from_env()
         .with_bucket_name(bucket)

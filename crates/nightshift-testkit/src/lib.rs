@@ -64,3 +64,18 @@ pub fn free_port() -> u16 {
         .expect("its address")
         .port()
 }
+
+/// The `s3://bucket/prefix` of the real S3-compatible server that scripts/test
+/// starts (moto's, scripts/moto), which also exports the standard `AWS_*`
+/// variables pointing at it. Unset means the test was run outside scripts/test:
+/// fail and say how to get the server, rather than pass without S3.
+pub fn s3_test_url() -> String {
+    match std::env::var("EXPORT_S3_TEST_URL") {
+        Ok(url) if url.starts_with("s3://") && url["s3://".len()..].contains('/') => url,
+        Ok(url) => panic!("EXPORT_S3_TEST_URL={url:?} is not s3://bucket/prefix"),
+        Err(_) => panic!(
+            "EXPORT_S3_TEST_URL is not set: run the tests with scripts/test, or \
+             eval \"$(scripts/moto start)\" first (a real S3-compatible server on loopback)"
+        ),
+    }
+}
