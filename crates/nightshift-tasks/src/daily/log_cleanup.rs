@@ -80,12 +80,9 @@ impl Task for LogCleanup {
     }
 }
 
-// Runtime-checked queries (not `query!`): the tests run both against the
-// migrated schema, and no .sqlx/ data has to be regenerated for them.
-
 /// SKIP LOCKED lets a concurrent `archive` share the rows instead of waiting.
 async fn move_events(pool: &PgPool, before: DateTime<Utc>, limit: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         r#"
         WITH moved AS (
             DELETE FROM sync_events
@@ -95,11 +92,11 @@ async fn move_events(pool: &PgPool, before: DateTime<Utc>, limit: i64) -> sqlx::
         ), archived AS (
             INSERT INTO sync_events_archive SELECT * FROM moved RETURNING 1
         )
-        SELECT count(*) FROM archived
+        SELECT count(*) AS "n!" FROM archived
         "#,
+        before,
+        limit,
     )
-    .bind(before)
-    .bind(limit)
     .fetch_one(pool)
     .await
 }
@@ -112,7 +109,7 @@ async fn move_runs(
     keep: i64,
     limit: i64,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         r#"
         WITH moved AS (
             DELETE FROM job_history
@@ -128,12 +125,12 @@ async fn move_runs(
         ), archived AS (
             INSERT INTO job_history_archive SELECT * FROM moved RETURNING 1
         )
-        SELECT count(*) FROM archived
+        SELECT count(*) AS "n!" FROM archived
         "#,
+        before,
+        (keep - 1).max(0),
+        limit,
     )
-    .bind(before)
-    .bind((keep - 1).max(0))
-    .bind(limit)
     .fetch_one(pool)
     .await
 }
