@@ -17,11 +17,11 @@ use uuid::Uuid;
 
 #[derive(Args)]
 pub struct ExportArgs {
-    /// Where to write it; EXPORT_URL when omitted (a folder, file:// or s3://).
-    #[arg(long)]
+    /// Where to write it: a folder, file:// or s3://.
+    #[arg(long, env = "EXPORT_URL")]
     to: Option<String>,
-    /// Also export the archive tables (as EXPORT_WITH_ARCHIVE=true does).
-    #[arg(long)]
+    /// Also export the archive tables.
+    #[arg(long, env = "EXPORT_WITH_ARCHIVE")]
     with_archive: bool,
 }
 
@@ -40,7 +40,7 @@ pub struct RestoreArgs {
 
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let app = nightshift_http::app_from_env().map_err(anyhow::Error::msg)?;
-    let pool = crate::bench::pool_of(&app).await?;
+    let pool = crate::pool_of(&app).await?;
     let mut cfg: Config = (*app.cfg).clone();
     if let Some(to) = args.to {
         cfg.export_url = to;

@@ -2,8 +2,10 @@
 //! core as the deployed routes; none has a private path to the database.
 
 mod backup;
+#[cfg(feature = "bench")]
 mod bench;
 mod check;
+mod completions;
 mod ops;
 mod outbox;
 mod people;
@@ -27,6 +29,11 @@ use nightshift_core::db::MIGRATOR;
     about = "Serverless cron routes for an engineering dashboard"
 )]
 struct Cli {
+    /// The Postgres database (every command but `trigger` and `completions` uses it;
+    /// `serve` and `run` read the rest of their settings from the environment too,
+    /// see the README's table).
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -91,6 +98,7 @@ enum Command {
     )]
     Seed(seed::SeedArgs),
     /// Benchmarks: hourly, invoke, daily, weekly (see scripts/bench and BENCHMARKS.md).
+    #[cfg(feature = "bench")]
     #[command(
         after_help = "Example:\n  DATABASE_URL=postgres://localhost/bench nightshift bench hourly --rounds 5\n\nscripts/bench prepares a scratch database for each part and calls this."
     )]
@@ -120,13 +128,31 @@ enum Command {
         after_help = "Example:\n  nightshift migrate && nightshift restore --from s3://backups/nightshift --dry-run\n  nightshift restore --from .data/exports --date 2026-11-24\n\nChecks every checksum and the schema version first; refuses a database holding data. Exit code 1 and nothing written on any problem."
     )]
     Restore(backup::RestoreArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Example:\n  nightshift completions bash > ~/.local/share/bash-completion/completions/nightshift\n  nightshift completions zsh > \"${fpath[1]}/_nightshift\"\n  nightshift completions fish > ~/.config/fish/completions/nightshift.fish"
+    )]
+    Completions(completions::CompletionsArgs),
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    nightshift_http::init_tracing();
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.command {
+    if let Some(url) = &cli.database_url {
+        // SAFETY: no other thread exists yet (the runtime is built below), so nothing
+        // reads the environment concurrently. `--database-url` must reach the same
+        // readers as the variable: this file's `connect` and the routes' Config.
+        unsafe { std::env::set_var("DATABASE_URL", url) };
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(dispatch(cli.command))
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<()> {
+    nightshift_http::init_tracing();
+    match command {
         Command::Migrate => migrate().await,
         Command::Serve {
             port,
@@ -152,7 +178,12 @@ async fn main() -> anyhow::Result<()> {
         Command::People(args) => people::people(args).await,
         Command::Export(args) => backup::export(args).await,
         Command::Restore(args) => backup::restore(args).await,
+        #[cfg(feature = "bench")]
         Command::Bench(args) => bench::bench(args).await,
+        Command::Completions(args) => {
+            completions::print::<Cli>(args);
+            Ok(())
+        }
         Command::Check(args) => {
             let code = check::check(args).await?;
             std::process::exit(code);
@@ -161,10 +192,21 @@ async fn main() -> anyhow::Result<()> {
 }
 
 pub(crate) async fn connect() -> anyhow::Result<sqlx::PgPool> {
-    let url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
+    let url = std::env::var("DATABASE_URL")
+        .context("DATABASE_URL is not set (or pass --database-url)")?;
     sqlx::PgPool::connect(&url)
         .await
         .context("connecting to DATABASE_URL")
+}
+
+/// The app's pool, connected and migrated-checked.
+pub(crate) async fn pool_of(app: &nightshift_core::App) -> anyhow::Result<sqlx::PgPool> {
+    Ok(app
+        .db
+        .ready()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .clone())
 }
 
 async fn migrate() -> anyhow::Result<()> {

@@ -18,12 +18,16 @@ pub struct TriggerArgs {
     /// Extra query, e.g. force=true or tasks=watch_jobs.
     #[arg(long)]
     query: Option<String>,
+    /// The bearer token; prefer the variable (a flag shows in the process list).
+    #[arg(long, env = "CRON_SECRET", hide_env_values = true)]
+    secret: Option<String>,
 }
 
 /// Returns the process exit code.
 pub async fn trigger(args: TriggerArgs) -> anyhow::Result<i32> {
-    let secret = std::env::var("CRON_SECRET")
-        .ok()
+    let secret = args
+        .secret
+        .as_deref()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .context("CRON_SECRET is not set; trigger sends it as the bearer token")?;

@@ -19,7 +19,8 @@ use nightshift_core::{App, Config};
 use nightshift_testkit::{Replay, synthetic_issues};
 use serde_json::Value;
 
-use super::{BenchArgs, ms, pool_of, show};
+use super::{BenchArgs, ms, show};
+use crate::pool_of;
 
 const QUEUE_ISSUES: usize = 5;
 

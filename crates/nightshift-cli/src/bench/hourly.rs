@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::{BenchArgs, bare_context, ms, pool_of, ratio, show};
+use super::{BenchArgs, bare_context, ms, ratio, show};
+use crate::pool_of;
 
 pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     let (app, secret) = crate::run::local_app()?;

@@ -17,7 +17,8 @@ use anyhow::Context;
 use nightshift_core::Task;
 use tokio::process::Command;
 
-use super::{BenchArgs, bare_context, ms, pool_of, show};
+use super::{BenchArgs, bare_context, ms, show};
+use crate::pool_of;
 
 const CHEAPEST: &str = "watch_jobs";
 

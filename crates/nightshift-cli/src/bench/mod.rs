@@ -65,16 +65,6 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
 }
 
-/// The app's pool, connected and migrated-checked.
-pub(crate) async fn pool_of(app: &App) -> anyhow::Result<sqlx::PgPool> {
-    Ok(app
-        .db
-        .ready()
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .clone())
-}
-
 /// What a task gets from the runtime, built by hand for a bare call.
 pub(crate) fn bare_context(app: &Arc<App>, pool: &sqlx::PgPool, route: &str) -> TaskContext {
     let spec = app.route(route).expect("known route").spec.clone();

@@ -14,7 +14,8 @@ use nightshift_core::config::DeliveryConfig;
 use nightshift_testkit::smtp::SmtpSink;
 use secrecy::SecretString;
 
-use super::{BenchArgs, ms, pool_of};
+use super::{BenchArgs, ms};
+use crate::pool_of;
 
 pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     if args.planted > 0 {

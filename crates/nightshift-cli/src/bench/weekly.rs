@@ -13,7 +13,8 @@ use anyhow::Context;
 use nightshift_core::Task;
 use nightshift_tasks::weekly::archive::Archive;
 
-use super::{BenchArgs, bare_context, ms, pool_of, show};
+use super::{BenchArgs, bare_context, ms, show};
+use crate::pool_of;
 
 pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     render(args)?;

@@ -18,6 +18,9 @@ pub struct CheckArgs {
     /// A deployment to call: each route is asked `?dry_run=true` with CRON_SECRET.
     #[arg(long)]
     url: Option<String>,
+    /// The deployment's secret, for --url; prefer the variable.
+    #[arg(long, env = "CRON_SECRET", hide_env_values = true)]
+    secret: Option<String>,
 }
 
 /// One thing to fix.
@@ -40,7 +43,7 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<i32> {
     let mut problems = layout::check(&args.dir);
     problems.extend(setup::check().await);
     if let Some(url) = &args.url {
-        problems.extend(remote::check(&args.dir, url).await);
+        problems.extend(remote::check(&args.dir, url, args.secret.as_deref()).await);
     }
     for p in &problems {
         println!("problem: {}: {}", p.what, p.fix);

@@ -8,8 +8,8 @@ use nightshift_core::schedule::VercelJson;
 
 use super::Problem;
 
-pub async fn check(dir: &Path, base: &str) -> Vec<Problem> {
-    let Ok(secret) = std::env::var("CRON_SECRET") else {
+pub async fn check(dir: &Path, base: &str, secret: Option<&str>) -> Vec<Problem> {
+    let Some(secret) = secret else {
         return vec![Problem::new(
             "CRON_SECRET",
             "needed with --url to call the deployment",
