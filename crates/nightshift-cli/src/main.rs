@@ -6,6 +6,7 @@ mod backup;
 mod bench;
 mod check;
 mod completions;
+mod listing;
 mod ops;
 mod outbox;
 mod people;

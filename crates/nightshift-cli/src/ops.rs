@@ -6,6 +6,7 @@ use clap::Args;
 use nightshift_core::pause;
 use serde::Serialize;
 
+use crate::listing::{self, Column, Listing, col, num};
 use crate::status::short;
 
 #[derive(Args)]
@@ -21,7 +22,7 @@ pub struct RunsArgs {
     json: bool,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize)]
 struct RunRow {
     id: uuid::Uuid,
     job_type: String,
@@ -39,39 +40,41 @@ pub async fn runs(args: RunsArgs) -> anyhow::Result<()> {
         Some(j) => Some(pause::resolve(&nightshift_tasks::specs(), j)?.job_type),
         None => None,
     };
-    let rows: Vec<RunRow> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        RunRow,
         "SELECT id, job_type, status, trigger, slot, started_at, execution_time_ms, error_message
            FROM job_history WHERE $1::text IS NULL OR job_type = $1
           ORDER BY started_at DESC LIMIT $2",
+        job_type,
+        args.limit.max(0),
     )
-    .bind(job_type)
-    .bind(args.limit.max(0))
     .fetch_all(&pool)
     .await?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
+    listing::print(&rows, args.json)
+}
+
+impl Listing for RunRow {
+    const COLUMNS: &'static [Column] = &[
+        col("ID", 36),
+        col("JOB", 15),
+        col("STATUS", 10),
+        col("TRIGGER", 7),
+        col("STARTED (UTC)", 20),
+        num("MS", 9),
+        col("ERROR", 0),
+    ];
+    const EMPTY: &'static str = "(no runs)";
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.job_type.clone(),
+            self.status.clone(),
+            self.trigger.clone(),
+            self.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            self.execution_time_ms.map_or("-".into(), |m| m.to_string()),
+            short(self.error_message.as_deref().unwrap_or(""), 60),
+        ]
     }
-    println!(
-        "{:<36} {:<15} {:<10} {:<7} {:<20} {:>9}  ERROR",
-        "ID", "JOB", "STATUS", "TRIGGER", "STARTED (UTC)", "MS"
-    );
-    for r in &rows {
-        println!(
-            "{:<36} {:<15} {:<10} {:<7} {:<20} {:>9}  {}",
-            r.id,
-            r.job_type,
-            r.status,
-            r.trigger,
-            r.started_at.format("%Y-%m-%d %H:%M:%S"),
-            r.execution_time_ms.map_or("-".into(), |m| m.to_string()),
-            short(r.error_message.as_deref().unwrap_or(""), 60)
-        );
-    }
-    if rows.is_empty() {
-        println!("(no runs)");
-    }
-    Ok(())
 }
 
 #[derive(Args)]
@@ -130,7 +133,7 @@ pub struct AlertsArgs {
     json: bool,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize)]
 struct AlertRow {
     id: i64,
     status: String,
@@ -144,36 +147,37 @@ struct AlertRow {
 
 pub async fn alerts(args: AlertsArgs) -> anyhow::Result<()> {
     let pool = crate::connect().await?;
-    let rows: Vec<AlertRow> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        AlertRow,
         "SELECT id, status, severity, source, title, message, raised_at, resolved_at
            FROM alerts WHERE NOT $1 OR status = 'open'
           ORDER BY raised_at DESC, id DESC LIMIT $2",
+        args.open,
+        args.limit.max(0),
     )
-    .bind(args.open)
-    .bind(args.limit.max(0))
     .fetch_all(&pool)
     .await?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
+    listing::print(&rows, args.json)
+}
+
+impl Listing for AlertRow {
+    const COLUMNS: &'static [Column] = &[
+        num("ID", 6),
+        col("STATUS", 9),
+        col("SEVERITY", 9),
+        col("SOURCE", 12),
+        col("RAISED (UTC)", 17),
+        col("TITLE", 0),
+    ];
+    const EMPTY: &'static str = "(no alerts)";
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.status.clone(),
+            self.severity.clone(),
+            short(&self.source, 12),
+            self.raised_at.format("%Y-%m-%d %H:%M").to_string(),
+            short(&self.title, 80),
+        ]
     }
-    println!(
-        "{:>6} {:<9} {:<9} {:<12} {:<17} TITLE",
-        "ID", "STATUS", "SEVERITY", "SOURCE", "RAISED (UTC)"
-    );
-    for a in &rows {
-        println!(
-            "{:>6} {:<9} {:<9} {:<12} {:<17} {}",
-            a.id,
-            a.status,
-            a.severity,
-            short(&a.source, 12),
-            a.raised_at.format("%Y-%m-%d %H:%M"),
-            short(&a.title, 80)
-        );
-    }
-    if rows.is_empty() {
-        println!("(no alerts)");
-    }
-    Ok(())
 }

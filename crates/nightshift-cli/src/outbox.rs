@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
+use crate::listing::{self, Column, Listing, col, num};
 use crate::status::short;
 
 #[derive(Args)]
@@ -35,7 +36,7 @@ enum OutboxCommand {
     PurgeDead,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize)]
 struct Row {
     id: i64,
     status: String,
@@ -56,58 +57,32 @@ pub async fn outbox(args: OutboxArgs) -> anyhow::Result<()> {
             limit,
             json,
         } => {
-            let rows: Vec<Row> = sqlx::query_as(
+            let rows = sqlx::query_as!(
+                Row,
                 "SELECT id, status, channel, recipient, subject, attempts, next_attempt_at,
                         last_error, created_at
                    FROM notifications WHERE $1::text IS NULL OR status = $1
                   ORDER BY created_at DESC, id DESC LIMIT $2",
+                status,
+                limit.max(0),
             )
-            .bind(status)
-            .bind(limit.max(0))
             .fetch_all(&pool)
             .await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-                return Ok(());
-            }
-            println!(
-                "{:>6} {:<8} {:<6} {:<28} {:>3} {:<17} SUBJECT / LAST ERROR",
-                "ID", "STATUS", "CHAN", "RECIPIENT", "TRY", "CREATED (UTC)"
-            );
-            for r in &rows {
-                println!(
-                    "{:>6} {:<8} {:<6} {:<28} {:>3} {:<17} {}{}",
-                    r.id,
-                    r.status,
-                    r.channel,
-                    short(&r.recipient, 28),
-                    r.attempts,
-                    r.created_at.format("%Y-%m-%d %H:%M"),
-                    short(&r.subject, 50),
-                    r.last_error
-                        .as_deref()
-                        .map(|e| format!(" / {}", short(e, 60)))
-                        .unwrap_or_default()
-                );
-            }
-            if rows.is_empty() {
-                println!("(outbox empty)");
-            }
+            listing::print(&rows, json)?;
         }
         OutboxCommand::Retry { id } => {
-            let done = sqlx::query(
+            let done = sqlx::query!(
                 "UPDATE notifications
                     SET status = 'pending', attempts = 0, next_attempt_at = now(),
                         claimed_until = NULL
                   WHERE id = $1 AND status = 'dead'",
+                id,
             )
-            .bind(id)
             .execute(&pool)
             .await?;
             if done.rows_affected() == 0 {
-                let status: Option<String> =
-                    sqlx::query_scalar("SELECT status FROM notifications WHERE id = $1")
-                        .bind(id)
+                let status =
+                    sqlx::query_scalar!("SELECT status FROM notifications WHERE id = $1", id)
                         .fetch_optional(&pool)
                         .await?;
                 anyhow::bail!(match status {
@@ -118,11 +93,39 @@ pub async fn outbox(args: OutboxArgs) -> anyhow::Result<()> {
             println!("notification {id} is pending again; the next hourly run sends it");
         }
         OutboxCommand::PurgeDead => {
-            let done = sqlx::query("DELETE FROM notifications WHERE status = 'dead'")
+            let done = sqlx::query!("DELETE FROM notifications WHERE status = 'dead'")
                 .execute(&pool)
                 .await?;
             println!("{} dead notification(s) deleted", done.rows_affected());
         }
     }
     Ok(())
+}
+
+impl Listing for Row {
+    const COLUMNS: &'static [Column] = &[
+        num("ID", 6),
+        col("STATUS", 8),
+        col("CHAN", 6),
+        col("RECIPIENT", 28),
+        num("TRY", 3),
+        col("CREATED (UTC)", 17),
+        col("SUBJECT / LAST ERROR", 0),
+    ];
+    const EMPTY: &'static str = "(outbox empty)";
+    fn cells(&self) -> Vec<String> {
+        let error = self.last_error.as_deref();
+        vec![
+            self.id.to_string(),
+            self.status.clone(),
+            self.channel.clone(),
+            short(&self.recipient, 28),
+            self.attempts.to_string(),
+            self.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            short(&self.subject, 50)
+                + &error
+                    .map(|e| format!(" / {}", short(e, 60)))
+                    .unwrap_or_default(),
+        ]
+    }
 }

@@ -5,6 +5,7 @@
 use clap::Args;
 use serde::Serialize;
 
+use crate::listing::{self, Column, Listing, col, num};
 use crate::status::short;
 
 #[derive(Args)]
@@ -14,7 +15,7 @@ pub struct ListArgs {
     json: bool,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize)]
 struct Person {
     id: i64,
     name: String,
@@ -34,45 +35,51 @@ struct Person {
 
 pub async fn list(args: ListArgs) -> anyhow::Result<()> {
     let pool = crate::connect().await?;
-    let people: Vec<Person> = sqlx::query_as(
-        "SELECT u.id, u.name, u.email, u.github_login, u.role, u.team, u.timezone,
+    // The "col!" names tell the macro what Postgres cannot infer through an
+    // aggregate or a function: those columns are never NULL here.
+    let people = sqlx::query_as!(
+        Person,
+        r#"SELECT u.id, u.name, u.email, u.github_login, u.role, u.team, u.timezone,
                 COALESCE(NULLIF(m.name, ''), m.email) AS manager,
-                count(b.id) AS open_bugs,
-                workload_level(COALESCE(sum(bug_weight(b.severity, b.is_blocker)), 0)) AS workload,
-                u.notify, u.email IS NOT NULL AS has_address
+                count(b.id) AS "open_bugs!",
+                workload_level(COALESCE(sum(bug_weight(b.severity, b.is_blocker)), 0)) AS "workload!",
+                u.notify, u.email IS NOT NULL AS "has_address!"
            FROM users u
            LEFT JOIN users m ON m.id = u.manager_id
            LEFT JOIN bugs b ON b.assignee_id = u.id AND b.status IN ('open', 'in_progress')
           GROUP BY u.id, m.id
-          ORDER BY u.team NULLS LAST, lower(u.name), u.id",
+          ORDER BY u.team NULLS LAST, lower(u.name), u.id"#,
     )
     .fetch_all(&pool)
     .await?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&people)?);
-        return Ok(());
+    listing::print(&people, args.json)
+}
+
+impl Listing for Person {
+    const COLUMNS: &'static [Column] = &[
+        col("NAME", 24),
+        col("EMAIL", 30),
+        col("LOGIN", 20),
+        col("TEAM", 16),
+        col("MANAGER", 20),
+        num("OPEN", 5),
+        col("WORKLOAD", 8),
+        col("NOTIFY", 6),
+        col("ADDRESS", 0),
+    ];
+    const EMPTY: &'static str = "(no people)";
+    fn cells(&self) -> Vec<String> {
+        let dash = |v: &Option<String>, n| short(v.as_deref().unwrap_or("-"), n);
+        vec![
+            short(&self.name, 24),
+            dash(&self.email, 30),
+            dash(&self.github_login, 20),
+            dash(&self.team, 16),
+            dash(&self.manager, 20),
+            self.open_bugs.to_string(),
+            self.workload.clone(),
+            (if self.notify { "yes" } else { "muted" }).to_owned(),
+            (if self.has_address { "yes" } else { "none" }).to_owned(),
+        ]
     }
-    println!(
-        "{:<24} {:<30} {:<20} {:<16} {:<20} {:>5} {:<8} {:<6} ADDRESS",
-        "NAME", "EMAIL", "LOGIN", "TEAM", "MANAGER", "OPEN", "WORKLOAD", "NOTIFY"
-    );
-    let dash = |v: &Option<String>, n| short(v.as_deref().unwrap_or("-"), n);
-    for p in &people {
-        println!(
-            "{:<24} {:<30} {:<20} {:<16} {:<20} {:>5} {:<8} {:<6} {}",
-            short(&p.name, 24),
-            dash(&p.email, 30),
-            dash(&p.github_login, 20),
-            dash(&p.team, 16),
-            dash(&p.manager, 20),
-            p.open_bugs,
-            p.workload,
-            if p.notify { "yes" } else { "muted" },
-            if p.has_address { "yes" } else { "none" },
-        );
-    }
-    if people.is_empty() {
-        println!("(no people)");
-    }
-    Ok(())
 }
