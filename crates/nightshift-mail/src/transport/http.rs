@@ -1,13 +1,82 @@
 //! What the HTTP APIs (Resend, SendGrid, Slack) have in common: how a
-//! failed request or a non-success answer becomes a [`SendError`].
+//! failed request or a non-success answer becomes a [`SendError`], and the
+//! bearer-key JSON endpoint both e-mail APIs are ([`ApiEndpoint`]).
 
+use std::fmt;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Response, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
 
-use super::{permanent, transient};
+use super::{HTTP_TIMEOUT, permanent, transient};
 use crate::message::SendError;
+
+/// One JSON endpoint of an e-mail API that takes its key as a bearer token.
+pub(super) struct ApiEndpoint {
+    http: reqwest::Client,
+    url: String,
+    api_key: SecretString,
+    provider: &'static str,
+    /// The variable holding the key, named when the provider refuses it.
+    credential: &'static str,
+}
+
+impl ApiEndpoint {
+    /// `base_url` with or without its trailing slash; `path` starts with `/`.
+    pub fn new(
+        http: reqwest::Client,
+        base_url: &str,
+        path: &str,
+        api_key: SecretString,
+        (provider, credential): (&'static str, &'static str),
+    ) -> Self {
+        Self {
+            http,
+            url: format!("{}{path}", base_url.trim_end_matches('/')),
+            api_key,
+            provider,
+            credential,
+        }
+    }
+
+    /// POSTs `body`; a 2xx answer is returned for the caller to read its id
+    /// from, anything else is classified by [`status_error`].
+    pub async fn post_json(
+        &self,
+        body: &impl Serialize,
+        idempotency_key: Option<&str>,
+    ) -> Result<Response, SendError> {
+        let mut request = self
+            .http
+            .post(&self.url)
+            .bearer_auth(self.api_key.expose_secret())
+            .timeout(HTTP_TIMEOUT);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let resp = request
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| request_failed(self.provider, e))?;
+        if !resp.status().is_success() {
+            return Err(status_error(self.provider, self.credential, resp).await);
+        }
+        Ok(resp)
+    }
+}
+
+/// The key never appears, only where it is sent.
+impl fmt::Debug for ApiEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiEndpoint")
+            .field("provider", &self.provider)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Provider error texts are kept for the outbox's records and logs, not
 /// whole HTML error pages.

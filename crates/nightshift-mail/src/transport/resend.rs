@@ -1,23 +1,17 @@
 //! Resend's HTTP API: `POST /emails`, answered with `{"id": ...}`.
 
-use std::fmt;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 
-use super::{
-    HTTP_TIMEOUT, inline_filename, parse_mailbox, recipients, request_failed, status_error,
-};
+use super::http::ApiEndpoint;
+use super::{inline_filename, parse_mailbox, recipients};
 use crate::message::{Accepted, Email, SendError};
 
-const PROVIDER: &str = "resend";
-
+#[derive(Debug)]
 pub struct ResendMailer {
-    http: reqwest::Client,
-    endpoint: String,
-    api_key: SecretString,
+    api: ApiEndpoint,
 }
 
 #[derive(Serialize)]
@@ -46,9 +40,13 @@ impl ResendMailer {
     /// `base_url` without the trailing slash, e.g. `https://api.resend.com`.
     pub fn new(http: reqwest::Client, base_url: &str, api_key: SecretString) -> ResendMailer {
         ResendMailer {
-            http,
-            endpoint: format!("{}/emails", base_url.trim_end_matches('/')),
-            api_key,
+            api: ApiEndpoint::new(
+                http,
+                base_url,
+                "/emails",
+                api_key,
+                ("resend", "RESEND_API_KEY"),
+            ),
         }
     }
 
@@ -73,24 +71,10 @@ impl ResendMailer {
                 })
                 .collect(),
         };
-        let mut request = self
-            .http
-            .post(&self.endpoint)
-            .bearer_auth(self.api_key.expose_secret())
-            .timeout(HTTP_TIMEOUT);
         // Resend drops a second request with the same key for 24 hours: a
         // crash between its acceptance and our mark does not send twice.
-        if let Some(key) = email.idempotency_key.as_deref().filter(|k| k.len() <= 256) {
-            request = request.header("Idempotency-Key", key);
-        }
-        let resp = request
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| request_failed(PROVIDER, e))?;
-        if !resp.status().is_success() {
-            return Err(status_error(PROVIDER, "RESEND_API_KEY", resp).await);
-        }
+        let key = email.idempotency_key.as_deref().filter(|k| k.len() <= 256);
+        let resp = self.api.post_json(&body, key).await?;
         // The id is only for our records: a 2xx without one still means
         // Resend took the message, so it must not be sent twice.
         let id = resp
@@ -99,13 +83,5 @@ impl ResendMailer {
             .ok()
             .and_then(|v| v.get("id")?.as_str().map(str::to_owned));
         Ok(Accepted { provider_id: id })
-    }
-}
-
-impl fmt::Debug for ResendMailer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResendMailer")
-            .field("endpoint", &self.endpoint)
-            .finish_non_exhaustive()
     }
 }

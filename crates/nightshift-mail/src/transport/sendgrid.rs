@@ -1,25 +1,19 @@
 //! SendGrid's v3 API: `POST /v3/mail/send`, answered with 202 and the
 //! message id in the `X-Message-Id` header (the body is empty).
 
-use std::fmt;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use lettre::message::Mailbox;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 
-use super::{
-    HTTP_TIMEOUT, inline_filename, parse_mailbox, recipients, request_failed, status_error,
-};
+use super::http::ApiEndpoint;
+use super::{inline_filename, parse_mailbox, recipients};
 use crate::message::{Accepted, Email, SendError};
 
-const PROVIDER: &str = "sendgrid";
-
+#[derive(Debug)]
 pub struct SendGridMailer {
-    http: reqwest::Client,
-    endpoint: String,
-    api_key: SecretString,
+    api: ApiEndpoint,
 }
 
 #[derive(Serialize)]
@@ -76,9 +70,13 @@ impl SendGridMailer {
     /// `base_url` without the trailing slash, e.g. `https://api.sendgrid.com`.
     pub fn new(http: reqwest::Client, base_url: &str, api_key: SecretString) -> SendGridMailer {
         SendGridMailer {
-            http,
-            endpoint: format!("{}/v3/mail/send", base_url.trim_end_matches('/')),
-            api_key,
+            api: ApiEndpoint::new(
+                http,
+                base_url,
+                "/v3/mail/send",
+                api_key,
+                ("sendgrid", "SENDGRID_API_KEY"),
+            ),
         }
     }
 
@@ -116,31 +114,13 @@ impl SendGridMailer {
                 })
                 .collect(),
         };
-        let resp = self
-            .http
-            .post(&self.endpoint)
-            .bearer_auth(self.api_key.expose_secret())
-            .timeout(HTTP_TIMEOUT)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| request_failed(PROVIDER, e))?;
-        if !resp.status().is_success() {
-            return Err(status_error(PROVIDER, "SENDGRID_API_KEY", resp).await);
-        }
+        // SendGrid has no idempotency key; the outbox's claim is the guard.
+        let resp = self.api.post_json(&body, None).await?;
         let id = resp
             .headers()
             .get("x-message-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         Ok(Accepted { provider_id: id })
-    }
-}
-
-impl fmt::Debug for SendGridMailer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendGridMailer")
-            .field("endpoint", &self.endpoint)
-            .finish_non_exhaustive()
     }
 }
