@@ -29,8 +29,7 @@ impl Task for RevenueAtRisk {
                  WHERE b.status IN ('open', 'in_progress') AND b.revenue_impact_daily > 0
                  GROUP BY p.id, p.name
             )
-            INSERT INTO hourly_snapshots (hour, kind, data, updated_at)
-            SELECT $1, 'revenue_at_risk',
+            SELECT put_snapshot($1, 'revenue_at_risk',
                    jsonb_build_object(
                        'total', (SELECT COALESCE(sum(total), 0) FROM per_project),
                        'blockers', (SELECT COALESCE(sum(blockers), 0) FROM per_project),
@@ -40,9 +39,7 @@ impl Task for RevenueAtRisk {
                                                  'blockers', blockers, 'bugs', bugs)
                                              ORDER BY total DESC, id)
                                                FROM per_project), '[]')),
-                   $2
-            ON CONFLICT (hour, kind) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
-            RETURNING data
+                   $2) AS "data!"
             "#,
             snapshot_hour(ctx.now),
             ctx.now,

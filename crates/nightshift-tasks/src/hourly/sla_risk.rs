@@ -100,15 +100,12 @@ impl Task for SlaRisk {
                 SELECT severity, jsonb_object_agg(COALESCE(sla_risk, 'unassessed'), n) AS risks
                   FROM c GROUP BY severity
             )
-            INSERT INTO hourly_snapshots (hour, kind, data, updated_at)
-            SELECT $1, 'sla_risk',
+            SELECT put_snapshot($1, 'sla_risk',
                    jsonb_build_object(
                        'open', (SELECT COALESCE(sum(n), 0) FROM c),
                        'breached', (SELECT COALESCE(sum(n), 0) FROM c WHERE sla_risk = 'breached'),
                        'by_severity', COALESCE((SELECT jsonb_object_agg(severity, risks) FROM s), '{}')),
-                   $2
-            ON CONFLICT (hour, kind) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
-            RETURNING data
+                   $2) AS "data!"
             "#,
             snapshot_hour(ctx.now),
             ctx.now,

@@ -42,8 +42,7 @@ impl Task for Velocity {
                        CASE WHEN earlier > 0 THEN round((recent - earlier) * 100.0 / earlier, 1) END AS change_pct
                   FROM trended
             )
-            INSERT INTO hourly_snapshots (hour, kind, data, updated_at)
-            SELECT $1, 'velocity',
+            SELECT put_snapshot($1, 'velocity',
                    jsonb_build_object(
                        'resolved_4w', (SELECT COALESCE(sum(earlier + recent), 0) FROM rated),
                        'trend_counts', COALESCE((SELECT jsonb_object_agg(trend, n)
@@ -53,9 +52,7 @@ impl Task for Velocity {
                                                  'per_week', round((earlier + recent) / 4.0, 2),
                                                  'trend', trend, 'change_pct', change_pct) ORDER BY id)
                                                FROM rated), '[]')),
-                   $2
-            ON CONFLICT (hour, kind) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
-            RETURNING data
+                   $2) AS "data!"
             "#,
             snapshot_hour(ctx.now),
             ctx.now,

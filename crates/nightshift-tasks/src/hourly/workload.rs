@@ -32,8 +32,7 @@ impl Task for Workload {
             ), leveled AS (
                 SELECT *, workload_level(load) AS level FROM loads
             )
-            INSERT INTO hourly_snapshots (hour, kind, data, updated_at)
-            SELECT $1, 'workload',
+            SELECT put_snapshot($1, 'workload',
                    jsonb_build_object(
                        'people', (SELECT count(*) FROM leveled),
                        'levels', jsonb_build_object(
@@ -46,9 +45,7 @@ impl Task for Workload {
                                                  'open_bugs', open_bugs, 'critical', critical)
                                              ORDER BY load DESC, id)
                                                FROM leveled WHERE level IN ('HIGH', 'CRITICAL')), '[]')),
-                   $2
-            ON CONFLICT (hour, kind) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at
-            RETURNING data
+                   $2) AS "data!"
             "#,
             snapshot_hour(ctx.now),
             ctx.now,
