@@ -14,6 +14,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::auth::{FormToken, authorize_action};
+use crate::delivery::ScheduledDelivery;
 use crate::error::HandleError;
 use crate::ledger::{self, Claim, Finish, NewRun};
 use crate::options::RunOptions;
@@ -83,8 +84,13 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 
 pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, HandleError> {
     check_method(&req.method)?;
-    let form = req.extensions.get::<FormToken>();
-    authorize_action(&req.headers, &app.cfg, app.clock.now(), form)?;
+    // A scheduled delivery was authenticated by the platform (IAM) before
+    // it reached the function; only the Lambda adapter sets it.
+    let delivery = req.extensions.get::<ScheduledDelivery>();
+    if delivery.is_none() {
+        let form = req.extensions.get::<FormToken>();
+        authorize_action(&req.headers, &app.cfg, app.clock.now(), form)?;
+    }
     let names = route.task_names();
     let opts = RunOptions::parse(req.uri.query(), &names)?;
     let pool = app.db.ready().await?;
@@ -92,7 +98,11 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
 
     let spec = &route.spec;
     let now = app.clock.now();
-    let slot = (!opts.is_unscheduled()).then(|| spec.schedule.slot_at(now));
+    let slot_time = match delivery {
+        Some(d) => d.slot_time(now)?,
+        None => now,
+    };
+    let slot = (!opts.is_unscheduled()).then(|| spec.schedule.slot_at(slot_time));
     let budget = match req.extensions.get::<InvocationDeadline>() {
         Some(InvocationDeadline(end)) => {
             let left = end
@@ -104,6 +114,8 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     };
     let trigger = if opts.worker {
         "worker"
+    } else if delivery.is_some() {
+        "cron"
     } else {
         trigger_of(&req.headers)
     };
@@ -194,6 +206,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         "budget_ms": answer.budget_ms,
         "user_agent": header_str(&req.headers, "user-agent"),
         "cron_schedule": header_str(&req.headers, "x-vercel-cron-schedule"),
+        "scheduled_delivery": delivery,
     });
     let claim = ledger::claim(
         ledger_pool,

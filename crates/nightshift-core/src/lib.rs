@@ -5,6 +5,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod error;
 pub mod invoke;
 pub mod ledger;
@@ -19,6 +20,7 @@ pub mod task;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
+pub use delivery::ScheduledDelivery;
 pub use error::HandleError;
 pub use invoke::RunAnswer;
 pub use route::{

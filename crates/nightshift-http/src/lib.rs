@@ -12,14 +12,13 @@ use axum::Router;
 use axum::response::IntoResponse;
 use nightshift_core::config::ConfigError;
 use nightshift_core::schedule::BOOKKEEPING_MARGIN;
-use nightshift_core::{
-    App, Config, HandleError, InvocationDeadline, all_routes_router, single_route_router,
-};
+use nightshift_core::{App, Config, HandleError, all_routes_router, single_route_router};
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tower::ServiceBuilder;
 use tracing_subscriber::EnvFilter;
 
+pub mod lambda;
 pub mod scheduler;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -92,7 +91,8 @@ pub fn config_error_router(err: StartupError) -> Router {
 }
 
 /// Entry point of a route binary. On AWS Lambda (Function URL, API Gateway
-/// REST and HTTP APIs, ALB) through lambda_http; under Vercel the runtime
+/// REST and HTTP APIs, ALB) through lambda_http, and invoked directly by a
+/// scheduler (see `lambda`); under Vercel the runtime
 /// talks to the platform; elsewhere it serves HTTP on
 /// 127.0.0.1:$VERCEL_DEV_PORT (default 3000), which is how tests and
 /// `vercel dev` run it. The router, pool and HTTP client are built once per
@@ -100,7 +100,7 @@ pub fn config_error_router(err: StartupError) -> Router {
 pub async fn run_route(name: &str) -> Result<(), BoxError> {
     init_tracing();
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        return run_lambda(route_router(name)).await;
+        return lambda::run(route_router(name)).await;
     }
     let service = ServiceBuilder::new()
         .layer(vercel_runtime::axum::VercelLayer::new())
@@ -117,53 +117,12 @@ pub async fn run_status() -> Result<(), BoxError> {
         Err(msg) => config_error_router(msg),
     };
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        return run_lambda(router).await;
+        return lambda::run(router).await;
     }
     let service = ServiceBuilder::new()
         .layer(vercel_runtime::axum::VercelLayer::new())
         .service(router);
     vercel_runtime::run(service).await
-}
-
-/// Lambda tells each invocation its deadline; the run's budget must end
-/// before it, so it rides along as an `InvocationDeadline`.
-async fn run_lambda(router: Router) -> Result<(), BoxError> {
-    use lambda_http::RequestExt;
-    let service = ServiceBuilder::new()
-        .map_request(|mut req: lambda_http::Request| {
-            let end = req
-                .lambda_context_ref()
-                .and_then(|c| invocation_deadline(c.deadline));
-            if let Some(end) = end {
-                req.extensions_mut().insert(InvocationDeadline(end));
-            }
-            req
-        })
-        .service(router);
-    lambda_http::run(service).await
-}
-
-/// Earliest `Lambda-Runtime-Deadline-Ms` taken as a deadline: 2001-09-09 in
-/// Unix milliseconds. Lambda sends the Unix time in milliseconds at which the
-/// invocation times out; a smaller value is not one. `cargo lambda watch`
-/// (1.9) sends the constant 600000, which read as a Unix time is 1970 and
-/// would leave every run a budget of 0.
-const EARLIEST_DEADLINE_MS: u64 = 1_000_000_000_000;
-
-/// The invocation's deadline from the Runtime API header, or None (the
-/// configured budget alone applies) when the value is no Unix time in
-/// milliseconds. A real deadline that has passed is kept: the run then has
-/// no budget and says so.
-fn invocation_deadline(deadline_ms: u64) -> Option<std::time::SystemTime> {
-    if deadline_ms < EARLIEST_DEADLINE_MS {
-        tracing::warn!(
-            deadline_ms,
-            "Lambda-Runtime-Deadline-Ms is not a Unix time in milliseconds \
-             (an emulator?); using the configured budget alone"
-        );
-        return None;
-    }
-    Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline_ms))
 }
 
 /// What `nightshift serve` runs besides the routes.
@@ -293,25 +252,4 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown signal received");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    #[test]
-    fn a_unix_time_in_milliseconds_is_the_deadline() {
-        let ms = 1_795_555_025_000;
-        assert_eq!(
-            invocation_deadline(ms),
-            Some(UNIX_EPOCH + Duration::from_millis(ms))
-        );
-    }
-
-    #[test]
-    fn cargo_lambda_watchs_constant_is_no_deadline() {
-        assert_eq!(invocation_deadline(600_000), None);
-        assert_eq!(invocation_deadline(0), None);
-    }
 }

@@ -4,6 +4,7 @@
 //! Read-only except pause/resume; runs are started by the routes themselves.
 
 pub mod data;
+pub mod openapi;
 pub mod page;
 mod report;
 mod signin;
@@ -14,7 +15,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{MethodRouter, any};
 use http::{HeaderMap, Method, StatusCode, header};
 use nightshift_core::auth::{self, FormToken};
 use nightshift_core::route::{DASHBOARD_PATH, form_field, is_form, read_form, see_other};
@@ -24,14 +25,27 @@ use serde_json::json;
 /// The status routes, without a fallback, so `nightshift serve` can merge
 /// them with the cron routes.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/api/status", any(status))
-        .route("/api/health", any(health))
-        .route("/api/status/jobs/{job}/{action}", any(job_action))
-        .route("/api/status/login", any(signin::login))
-        .route("/api/status/logout", any(signin::logout))
-        .route("/api/status/report/latest", any(report::latest))
+    routes()
+        .into_iter()
+        .fold(Router::new(), |r, (path, handler)| r.route(path, handler))
         .with_state(app)
+}
+
+/// Every path `router` serves (tests/openapi.rs holds the description to them).
+pub fn paths() -> Vec<&'static str> {
+    routes().into_iter().map(|(path, _)| path).collect()
+}
+
+fn routes() -> Vec<(&'static str, MethodRouter<Arc<App>>)> {
+    vec![
+        ("/api/status", any(status)),
+        ("/api/health", any(health)),
+        ("/api/status/jobs/{job}/{action}", any(job_action)),
+        ("/api/status/login", any(signin::login)),
+        ("/api/status/logout", any(signin::logout)),
+        ("/api/status/report/latest", any(report::latest)),
+        (openapi::PATH, any(openapi::serve)),
+    ]
 }
 
 /// The status function on its own (Vercel's `api/status.rs`).
