@@ -1,6 +1,7 @@
 //! `nightshift`: the operator's command. Every subcommand goes through the same
 //! core as the deployed routes; none has a private path to the database.
 
+mod auth;
 mod backup;
 mod bench;
 mod check;
@@ -120,6 +121,8 @@ enum Command {
         after_help = "Example:\n  nightshift migrate && nightshift restore --from s3://backups/nightshift --dry-run\n  nightshift restore --from .data/exports --date 2026-11-24\n\nChecks every checksum and the schema version first; refuses a database holding data. Exit code 1 and nothing written on any problem."
     )]
     Restore(backup::RestoreArgs),
+    /// Dashboard sessions and the back-off on wrong secrets.
+    Auth(auth::AuthArgs),
 }
 
 #[tokio::main]
@@ -152,6 +155,7 @@ async fn main() -> anyhow::Result<()> {
         Command::People(args) => people::people(args).await,
         Command::Export(args) => backup::export(args).await,
         Command::Restore(args) => backup::restore(args).await,
+        Command::Auth(args) => auth::auth(args).await,
         Command::Bench(args) => bench::bench(args).await,
         Command::Check(args) => {
             let code = check::check(args).await?;

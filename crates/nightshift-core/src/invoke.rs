@@ -84,7 +84,7 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, HandleError> {
     check_method(&req.method)?;
     let form = req.extensions.get::<FormToken>();
-    authorize_action(&req.headers, &app.cfg, app.clock.now(), form)?;
+    authorize_action(app, &req.headers, &req.extensions, form).await?;
     let names = route.task_names();
     let opts = RunOptions::parse(req.uri.query(), &names)?;
     let pool = app.db.ready().await?;

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use tower::ServiceBuilder;
 use tracing_subscriber::EnvFilter;
 
+mod client_addr;
 pub mod scheduler;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -104,6 +105,7 @@ pub async fn run_route(name: &str) -> Result<(), BoxError> {
     }
     let service = ServiceBuilder::new()
         .layer(vercel_runtime::axum::VercelLayer::new())
+        .map_request(client_addr::vercel)
         .service(route_router(name));
     vercel_runtime::run(service).await
 }
@@ -121,6 +123,7 @@ pub async fn run_status() -> Result<(), BoxError> {
     }
     let service = ServiceBuilder::new()
         .layer(vercel_runtime::axum::VercelLayer::new())
+        .map_request(client_addr::vercel)
         .service(router);
     vercel_runtime::run(service).await
 }
@@ -136,6 +139,10 @@ async fn run_lambda(router: Router) -> Result<(), BoxError> {
                 .and_then(|c| invocation_deadline(c.deadline));
             if let Some(end) = end {
                 req.extensions_mut().insert(InvocationDeadline(end));
+            }
+            if let Some(ip) = client_addr::lambda(&req) {
+                req.extensions_mut()
+                    .insert(nightshift_core::throttle::ClientAddr(ip));
             }
             req
         })
@@ -235,6 +242,8 @@ pub async fn serve_until(
     }
     let router = all_routes_router(app.clone()).merge(nightshift_status::router(app.clone()));
     let mut drain = stop_rx.clone();
+    // The TCP peer is the client address the throttle keys on here.
+    let router = router.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             let _ = drain.wait_for(|s| *s).await;
