@@ -75,7 +75,11 @@ pub async fn secret_attempt(
     let pool = app.db.ready().await?;
     let now = app.clock.now();
     if ok {
-        let wait = throttle::blocked(pool, &client, now)
+        // Admitting a call is bookkeeping like the claim: the ledger's own
+        // connections, so a task pool held by stuck tasks does not keep the
+        // right secret out. Wrong secrets use the task pool: a flood of them
+        // cannot take the connections a run needs to record how it ended.
+        let wait = throttle::blocked(app.db.ledger()?, &client, now)
             .await
             .map_err(HandleError::from_db)?;
         return match wait {
@@ -120,8 +124,8 @@ pub async fn authorize_read(
     }
     let session = session::from_headers(headers, &app.cfg, app.clock.now())
         .ok_or(HandleError::Unauthorized)?;
-    let pool = app.db.ready().await?;
-    if session::is_live(pool, &session)
+    app.db.ready().await?;
+    if session::is_live(app.db.ledger()?, &session)
         .await
         .map_err(HandleError::from_db)?
     {
