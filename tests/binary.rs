@@ -125,3 +125,34 @@ async fn a_configuration_error_names_the_variable_and_logs_the_detail() {
         }
     }
 }
+
+/// The client address a route binary counts a wrong secret against: on
+/// Vercel (`VERCEL` set by the platform) the X-Forwarded-For its edge
+/// writes; elsewhere the header is the caller's own and is ignored.
+#[sqlx::test(migrations = "./migrations")]
+async fn x_forwarded_for_is_trusted_only_on_vercel(pool: PgPool) {
+    let client = reqwest::Client::new();
+    for (on_vercel, expected) in [(false, "unknown"), (true, "ip:203.0.113.9")] {
+        let port = free_port();
+        let mut env = vec![("DATABASE_URL", database_url(&pool).await)];
+        if on_vercel {
+            env.push(("VERCEL", "1".to_owned()));
+        }
+        let mut child = spawn_route(env!("CARGO_BIN_EXE_status"), port, &env).await;
+        let resp = client
+            .get(format!("http://127.0.0.1:{port}/api/status"))
+            .bearer_auth("not-the-secret")
+            .header("x-forwarded-for", "203.0.113.9")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+        let scopes: Vec<String> =
+            sqlx::query_scalar("DELETE FROM auth_throttle WHERE scope <> 'global' RETURNING scope")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(scopes, [expected], "VERCEL set: {on_vercel}");
+        child.kill().await.unwrap();
+    }
+}

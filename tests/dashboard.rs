@@ -106,13 +106,23 @@ async fn sign_in_session_and_buttons(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(json.status().as_u16(), 200);
-    let (ts, mac) = cookie.split_once('=').unwrap().1.split_once('.').unwrap();
+    // <epoch>.<id>.<expires>.<mac>: an earlier expiry or another MAC is a forgery.
+    let v: Vec<&str> = cookie.split_once('=').unwrap().1.split('.').collect();
     let forged = format!(
-        "nightshift_session={}.{mac}",
-        ts.parse::<i64>().unwrap() + 3600
+        "nightshift_session={}.{}.{}.{}",
+        v[0],
+        v[1],
+        v[2].parse::<i64>().unwrap() - 3600,
+        v[3]
     );
     assert_eq!(page(&c, &base, Some(&forged)).await.0, 401);
-    let bad_mac = format!("nightshift_session={ts}.{}", "0".repeat(64));
+    let bad_mac = format!(
+        "nightshift_session={}.{}.{}.{}",
+        v[0],
+        v[1],
+        v[2],
+        "0".repeat(64)
+    );
     assert_eq!(page(&c, &base, Some(&bad_mac)).await.0, 401);
 
     // Run now: the cookie needs the token and a same-origin request.

@@ -68,13 +68,14 @@ async fn respond(
 fn function_url_event(auth: &str) -> Value {
     json!({
         "version": "2.0", "routeKey": "$default", "rawPath": "/api/cron/hourly", "rawQueryString": "",
-        "headers": { "authorization": auth, "user-agent": "eventbridge", "host": "abc.lambda-url.eu-west-1.on.aws" },
+        "headers": { "authorization": auth, "user-agent": "eventbridge", "host": "abc.lambda-url.eu-west-1.on.aws",
+                     "x-forwarded-for": "198.51.100.66" },
         "requestContext": {
             "accountId": "anonymous", "apiId": "abc", "domainName": "abc.lambda-url.eu-west-1.on.aws",
             "domainPrefix": "abc", "requestId": "r1", "routeKey": "$default", "stage": "$default",
             "time": "24/Nov/2026:21:17:05 +0000", "timeEpoch": 1795555025000u64,
             "http": { "method": "POST", "path": "/api/cron/hourly", "protocol": "HTTP/1.1",
-                      "sourceIp": "127.0.0.1", "userAgent": "eventbridge" }
+                      "sourceIp": "203.0.113.7", "userAgent": "eventbridge" }
         },
         "isBase64Encoded": false
     })
@@ -164,6 +165,14 @@ async fn hourly_runs_under_the_lambda_runtime(pool: PgPool) {
     let (status, _) = invoke(function_url_event("Bearer not-the-secret"), minute).await;
     assert_eq!(status, 401);
     assert_eq!(count(&pool, "SELECT count(*) FROM job_history").await, 0);
+    // The throttle counts the failure against the sourceIp AWS wrote, not
+    // the X-Forwarded-For the caller could.
+    let scopes: Vec<String> =
+        sqlx::query_scalar("SELECT scope FROM auth_throttle WHERE scope <> 'global'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(scopes, ["ip:203.0.113.7"]);
 
     let (status, body) = invoke(function_url_event(&bearer()), Duration::from_secs(300)).await;
     assert_eq!(

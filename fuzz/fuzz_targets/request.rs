@@ -1,14 +1,19 @@
 //! Request validation: the query string of a route call and its
-//! Authorization header, as an attacker could send them. Neither may panic,
-//! only the configured secret opens the door, and accepted options name
-//! only the route's tasks.
+//! Authorization header, as an attacker could send them, and the same bytes
+//! as a Cookie header. None may panic, only the configured secret opens the
+//! door, no cookie the secret did not sign is a session, and accepted
+//! options name only the route's tasks.
 #![no_main]
 
-use http::{HeaderMap, HeaderValue, header::AUTHORIZATION};
+use http::{
+    HeaderMap, HeaderValue,
+    header::{AUTHORIZATION, COOKIE},
+};
 use libfuzzer_sys::fuzz_target;
 use nightshift_core::Config;
 use nightshift_core::auth::{authorize, bearer_token};
 use nightshift_core::options::RunOptions;
+use nightshift_core::session;
 
 const SECRET: &str = "fuzz-secret-0123456789";
 const TASKS: &[&str] = &[
@@ -40,4 +45,11 @@ fuzz_target!(|data: &[u8]| {
     if authorize(&headers, &cfg).is_ok() {
         assert_eq!(token, Some(SECRET), "authorized {auth:?}");
     }
+
+    let mut cookies = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_bytes(auth) {
+        cookies.insert(COOKIE, v);
+    }
+    let forged = session::from_headers(&cookies, &cfg, chrono::Utc::now());
+    assert!(forged.is_none(), "a session from {auth:?}");
 });

@@ -1,6 +1,6 @@
 // The status dashboard in headless Chromium: sign-in (wrong, then right),
-// every job, Run now, pause and resume, escaping, and the sign-in form for a
-// browser without the cookie. scripts/test-browser starts `nightshift serve`
+// every job, Run now, pause and resume, escaping, the sign-in form for a
+// browser without the cookie, and sign out everywhere. scripts/test-browser starts `nightshift serve`
 // against a fresh database and passes BASE_URL, CRON_SECRET and SCREENSHOT.
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -90,9 +90,29 @@ try {
   assert.equal(json.status(), 401);
 
   step('a forged cookie is refused');
-  await stranger.context().addCookies([{ ...cookie, value: `${Number(cookie.value.split('.')[0]) + 60}.${cookie.value.split('.')[1]}` }]);
+  // <epoch>.<id>.<expires>.<mac>: an earlier expiry under the same MAC.
+  const [epoch, id, expires, mac] = cookie.value.split('.');
+  await stranger.context().addCookies([{ ...cookie, value: `${epoch}.${id}.${Number(expires) - 60}.${mac}` }]);
   resp = await stranger.goto(page_url);
   assert.equal(resp.status(), 401);
+
+  step('sign out everywhere ends the other browser\'s session too');
+  const other = await (await browser.newContext()).newPage();
+  await other.goto(page_url);
+  await other.fill('input[name=secret]', secret);
+  await other.click('button[type=submit]');
+  await other.locator('#jobs').waitFor();
+  await page.click('#signout-everywhere');
+  await page.locator('input[name=secret]').waitFor();
+  resp = await other.goto(page_url);
+  assert.equal(resp.status(), 401);
+  assert.equal(await other.locator('#jobs').count(), 0);
+  // The old cookie, replayed by hand, is refused by the server.
+  const fresh = await browser.newContext();
+  const replay = await fresh.request.get(`${base}/api/status`, {
+    headers: { cookie: `${cookie.name}=${cookie.value}` },
+  });
+  assert.equal(replay.status(), 401);
 
   assert.deepEqual(errors, []);
   console.log(`browser: ok; screenshot at ${shot}`);

@@ -6,10 +6,13 @@
 //!
 //! 400 (unparseable HTTP), 401 (no or wrong secret), 404 (no such route),
 //! 405 (method other than GET/POST, with Allow), 414 (URI too long),
-//! 431 (headers too large), 505 (HTTP version not supported).
+//! 429 (too many wrong secrets: the back-off), 431 (headers too large),
+//! 505 (HTTP version not supported).
 //!
-//! Afterwards no handler has panicked, the same server answers a good call,
-//! and `job_history` has no row: nothing ran without the secret.
+//! Afterwards no handler has panicked, the wrong secrets have put the server
+//! into a back-off that refuses the good secret too (429), the same server
+//! answers a good call once the back-off is lifted, and `job_history` has no
+//! row: nothing ran without the secret.
 //! `CHAOS_SEED` replays a failing sequence.
 
 use std::collections::BTreeMap;
@@ -26,7 +29,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::*;
 
-pub const DOCUMENTED: [u16; 7] = [400, 401, 404, 405, 414, 431, 505];
+pub const DOCUMENTED: [u16; 8] = [400, 401, 404, 405, 414, 429, 431, 505];
 const SERVER_THREAD: &str = "garbage-server";
 
 static PANICS: AtomicUsize = AtomicUsize::new(0);
@@ -325,14 +328,21 @@ pub async fn garbage_requests(pool: &PgPool, n: usize) {
     }
     println!("garbage: statuses (0 = closed without an answer): {seen:?}");
     assert_eq!(PANICS.load(Ordering::SeqCst), 0, "the server panicked");
-    // Still alive, and answering a good call.
+    // Still alive. The guesses backed the server off: the good secret waits
+    // too, until the back-off is lifted (`nightshift auth unblock --all`).
+    assert!(
+        seen.get(&429).is_some_and(|n| *n > 0),
+        "no back-off: {seen:?}"
+    );
     let client = reqwest::Client::new();
-    let good = call(
-        &client,
-        &format!("http://{addr}/api/cron/hourly?dry_run=true"),
-        Some(&bearer()),
-    )
-    .await;
+    let url = format!("http://{addr}/api/cron/hourly?dry_run=true");
+    let blocked = call(&client, &url, Some(&bearer())).await;
+    assert_eq!(blocked.status, 429, "{}", blocked.body);
+    sqlx::query("DELETE FROM auth_throttle")
+        .execute(pool)
+        .await
+        .unwrap();
+    let good = call(&client, &url, Some(&bearer())).await;
     assert_eq!(good.status, 200, "{}", good.body);
     assert_eq!(good.body["outcome"], "dry_run");
     // Stopped, so its connections are closed before the database is dropped.

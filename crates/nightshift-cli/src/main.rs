@@ -1,6 +1,7 @@
 //! `nightshift`: the operator's command. Every subcommand goes through the same
 //! core as the deployed routes; none has a private path to the database.
 
+mod auth;
 mod backup;
 #[cfg(feature = "bench")]
 mod bench;
@@ -129,11 +130,16 @@ enum Command {
         after_help = "Example:\n  nightshift migrate && nightshift restore --from s3://backups/nightshift --dry-run\n  nightshift restore --from .data/exports --date 2026-11-24\n\nChecks every checksum and the schema version first; refuses a database holding data. Exit code 1 and nothing written on any problem."
     )]
     Restore(backup::RestoreArgs),
+<<<<<<< HEAD
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  nightshift completions bash > ~/.local/share/bash-completion/completions/nightshift\n  nightshift completions zsh > \"${fpath[1]}/_nightshift\"\n  nightshift completions fish > ~/.config/fish/completions/nightshift.fish"
     )]
     Completions(completions::CompletionsArgs),
+=======
+    /// Dashboard sessions and the back-off on wrong secrets.
+    Auth(auth::AuthArgs),
+>>>>>>> sec
 }
 
 fn main() -> anyhow::Result<()> {
@@ -179,7 +185,11 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::People(args) => people::people(args).await,
         Command::Export(args) => backup::export(args).await,
         Command::Restore(args) => backup::restore(args).await,
+<<<<<<< HEAD
         #[cfg(feature = "bench")]
+=======
+        Command::Auth(args) => auth::auth(args).await,
+>>>>>>> sec
         Command::Bench(args) => bench::bench(args).await,
         Command::Completions(args) => {
             completions::print::<Cli>(args);

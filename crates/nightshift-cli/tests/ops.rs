@@ -1,5 +1,5 @@
 //! The operator's commands (status, runs, pause, resume, alerts, outbox,
-//! trigger), run as the built binary against a fresh database per test.
+//! trigger, auth), run as the built binary against a fresh database per test.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -208,6 +208,7 @@ async fn every_command_has_an_example() {
         vec!["outbox", "purge-dead"],
         vec!["alerts"],
         vec!["trigger"],
+        vec!["auth"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_nightshift"))
             .args(&cmd)
@@ -221,4 +222,46 @@ async fn every_command_has_an_example() {
             "{cmd:?}: {text}"
         );
     }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn auth_ends_every_session_and_lifts_back_offs(pool: PgPool) {
+    let url = database_url(&pool).await;
+    let epoch = || async {
+        sqlx::query_as::<_, (uuid::Uuid, Option<String>)>(
+            "SELECT epoch, changed_by FROM session_epoch",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let (before, _) = epoch().await;
+    let (code, out, err) = nightshift(&url, &["auth", "sign-out-everywhere"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let (after, by) = epoch().await;
+    assert_ne!(before, after, "a new epoch refuses every earlier cookie");
+    assert_eq!(by.as_deref(), Some("cli"));
+
+    sqlx::query(
+        "INSERT INTO auth_throttle (scope, failures, forget_at, blocked_until)
+         VALUES ('ip:203.0.113.7', 9, now() + interval '1 h', now() + interval '1 h'),
+                ('ip:2001:db8:1:2::/64', 9, now() + interval '1 h', now() + interval '1 h'),
+                ('global', 9, now() + interval '1 h', now() + interval '1 h')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (code, out, _) = nightshift(&url, &["auth", "unblock", "2001:db8:1:2::99"]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("ip:2001:db8:1:2::/64: 1"), "{out}");
+    let (code, _, err) = nightshift(&url, &["auth", "unblock"]).await;
+    assert_ne!(code, 0, "an address or --all: {err}");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_throttle")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 2);
+    let (code, out, _) = nightshift(&url, &["auth", "unblock", "--all"]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("2 record(s) removed"), "{out}");
 }

@@ -2,152 +2,173 @@
 //! rotation is under way). Fails closed: no configured secret, no entry.
 //!
 //! Two ways in: the bearer header (cron, curl, CLI), or, for the dashboard in
-//! a browser, a stateless session cookie: an expiry timestamp signed with
-//! HMAC-SHA256 under the secret. The cookie alone lets a browser read; a POST
-//! it authorises also needs a CSRF token (an HMAC of the same expiry under
+//! a browser, a session cookie (`crate::session`: signed, and checked against
+//! the server so sign-out ends it). The cookie alone lets a browser read; a
+//! POST it authorises also needs a CSRF token (an HMAC of the session under
 //! another label, embedded in the page's forms) and a same-origin request.
+//! Every attempt with the secret goes through the throttle (`crate::throttle`).
 
-use chrono::{DateTime, Utc};
-use hmac::{Hmac, KeyInit, Mac};
-use http::HeaderMap;
-use http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
+use http::header::{AUTHORIZATION, HOST, ORIGIN};
+use http::{Extensions, HeaderMap};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::Config;
 use crate::error::HandleError;
+use crate::route::App;
+use crate::{session, throttle};
 
+/// The bearer header against the configured secrets, without the throttle
+/// (which needs the database): what the fuzz target checks.
 pub fn authorize(headers: &HeaderMap, cfg: &Config) -> Result<(), HandleError> {
-    let Some(current) = &cfg.cron_secret else {
+    if cfg.cron_secret.is_none() {
         return Err(HandleError::SecretNotConfigured);
-    };
+    }
     let presented = bearer_token(headers).ok_or(HandleError::Unauthorized)?;
-    // Evaluate both comparisons every time so timing says nothing about which
-    // secret (if any) was close.
-    let ok_current = secret_matches(presented, current);
-    let ok_previous = cfg
-        .cron_secret_previous
-        .as_ref()
-        .map(|prev| secret_matches(presented, prev))
-        .unwrap_or(false);
-    if ok_current | ok_previous {
+    if matches_configured(presented, cfg) {
         Ok(())
     } else {
         Err(HandleError::Unauthorized)
     }
 }
 
-pub const SESSION_COOKIE: &str = "nightshift_session";
-/// How long a dashboard sign-in lasts.
-pub const SESSION_TTL: chrono::Duration = chrono::Duration::hours(12);
+pub use crate::session::{SESSION_COOKIE, SESSION_TTL, Session};
 
 /// A form field carrying the CSRF token, as the route handler receives it.
 #[derive(Clone, Debug)]
 pub struct FormToken(pub String);
 
-/// Bearer header or a valid session cookie: enough to read.
-pub fn authorize_read(
-    headers: &HeaderMap,
-    cfg: &Config,
-    now: DateTime<Utc>,
+/// How a caller got in.
+#[derive(Clone, Debug)]
+pub enum Access {
+    Bearer,
+    Session(Session),
+}
+
+/// Whether a presented secret is the current or the previous one. Both
+/// comparisons run every time, so timing says nothing about which matched.
+pub fn matches_configured(presented: &str, cfg: &Config) -> bool {
+    let ok_current = cfg
+        .cron_secret
+        .as_ref()
+        .is_some_and(|s| secret_matches(presented, s));
+    let ok_previous = cfg
+        .cron_secret_previous
+        .as_ref()
+        .is_some_and(|s| secret_matches(presented, s));
+    ok_current | ok_previous
+}
+
+/// One attempt with the secret (a bearer header, the sign-in form), from
+/// the client the request's extensions name. A wrong one is logged (never
+/// its value) and counted; while a back-off lasts every attempt, the right
+/// secret too, gets 429 (`crate::throttle`). Without the database there is
+/// no throttle to consult, so no attempt gets in: 503 (fail closed).
+pub async fn secret_attempt(
+    app: &App,
+    ext: &Extensions,
+    ok: bool,
+    via: &'static str,
 ) -> Result<(), HandleError> {
-    match authorize(headers, cfg) {
-        Err(HandleError::Unauthorized) => session_expiry(headers, cfg, now)
-            .map(|_| ())
-            .ok_or(HandleError::Unauthorized),
-        other => other,
+    let client = throttle::client_key(ext);
+    let pool = app.db.ready().await?;
+    let now = app.clock.now();
+    if ok {
+        // Admitting a call is bookkeeping like the claim: the ledger's own
+        // connections, so a task pool held by stuck tasks does not keep the
+        // right secret out. Wrong secrets use the task pool: a flood of them
+        // cannot take the connections a run needs to record how it ended.
+        let wait = throttle::blocked(app.db.ledger()?, &client, now)
+            .await
+            .map_err(HandleError::from_db)?;
+        return match wait {
+            None => Ok(()),
+            Some(retry_after) => {
+                tracing::warn!(%client, via, retry_after, "right secret refused: back-off in force");
+                Err(HandleError::TooManyAttempts { retry_after })
+            }
+        };
+    }
+    let f = throttle::record_failure(pool, &app.throttle, &client, now)
+        .await
+        .map_err(HandleError::from_db)?;
+    tracing::warn!(
+        %client,
+        via,
+        level = f.level,
+        retry_after = f.retry_after,
+        "authentication failed"
+    );
+    match f.retry_after {
+        Some(retry_after) => Err(HandleError::TooManyAttempts { retry_after }),
+        None => Err(HandleError::Unauthorized),
     }
 }
 
-/// Bearer header, or (for a form posted from the dashboard) a valid session
-/// cookie with its CSRF token, from the same origin. Enough to act.
-pub fn authorize_action(
+/// A bearer header, if there is one, decides; otherwise a signed session
+/// cookie the server still honours. Enough to read.
+pub async fn authorize_read(
+    app: &App,
     headers: &HeaderMap,
-    cfg: &Config,
-    now: DateTime<Utc>,
+    ext: &Extensions,
+) -> Result<Access, HandleError> {
+    if app.cfg.cron_secret.is_none() {
+        return Err(HandleError::SecretNotConfigured);
+    }
+    if let Some(token) = bearer_token(headers) {
+        let ok = matches_configured(token, &app.cfg);
+        return secret_attempt(app, ext, ok, "bearer")
+            .await
+            .map(|()| Access::Bearer);
+    }
+    let session = session::from_headers(headers, &app.cfg, app.clock.now())
+        .ok_or(HandleError::Unauthorized)?;
+    app.db.ready().await?;
+    if session::is_live(app.db.ledger()?, &session)
+        .await
+        .map_err(HandleError::from_db)?
+    {
+        Ok(Access::Session(session))
+    } else {
+        Err(HandleError::Unauthorized)
+    }
+}
+
+/// A bearer header, or (for a form posted from the dashboard) a live
+/// session cookie with its CSRF token, from the same origin. Enough to act.
+pub async fn authorize_action(
+    app: &App,
+    headers: &HeaderMap,
+    ext: &Extensions,
     form: Option<&FormToken>,
-) -> Result<(), HandleError> {
-    let bearer = authorize(headers, cfg);
-    let (Err(HandleError::Unauthorized), Some(FormToken(token))) = (&bearer, form) else {
-        return bearer;
+) -> Result<Access, HandleError> {
+    let (None, Some(FormToken(token))) = (bearer_token(headers), form) else {
+        return match authorize_read(app, headers, ext).await? {
+            Access::Bearer => Ok(Access::Bearer),
+            // A cookie alone cannot act: it needs the form's token.
+            Access::Session(_) => Err(HandleError::Unauthorized),
+        };
     };
-    let expires = session_expiry(headers, cfg, now).ok_or(HandleError::Unauthorized)?;
+    let Access::Session(session) = authorize_read(app, headers, ext).await? else {
+        return Err(HandleError::Unauthorized);
+    };
     if !same_origin(headers) {
         return Err(HandleError::Forbidden(
             "cross-origin form post refused".into(),
         ));
     }
-    let expected = csrf_token(cfg, expires)?;
+    let expected = session.csrf(&app.cfg)?;
     if Sha256::digest(token.as_bytes())
         .ct_eq(&Sha256::digest(expected.as_bytes()))
         .into()
     {
-        Ok(())
+        Ok(Access::Session(session))
     } else {
         Err(HandleError::Forbidden(
             "invalid CSRF token; reload the page".into(),
         ))
     }
-}
-
-/// The cookie value for a session ending at `expires`: `<unix>.<hex mac>`.
-pub fn session_value(cfg: &Config, expires: DateTime<Utc>) -> Result<String, HandleError> {
-    let secret = cfg
-        .cron_secret
-        .as_ref()
-        .ok_or(HandleError::SecretNotConfigured)?;
-    let ts = expires.timestamp();
-    Ok(format!("{ts}.{}", sign(secret, "session", ts)))
-}
-
-/// The token the dashboard's forms carry for a session ending at `expires`.
-pub fn csrf_token(cfg: &Config, expires: i64) -> Result<String, HandleError> {
-    let secret = cfg
-        .cron_secret
-        .as_ref()
-        .ok_or(HandleError::SecretNotConfigured)?;
-    Ok(sign(secret, "csrf", expires))
-}
-
-/// The expiry of a valid, unexpired session cookie (signed with the current
-/// or the previous secret), if the request carries one.
-pub fn session_expiry(headers: &HeaderMap, cfg: &Config, now: DateTime<Utc>) -> Option<i64> {
-    let value = cookie(headers, SESSION_COOKIE)?;
-    let (ts, mac) = value.split_once('.')?;
-    let ts: i64 = ts.parse().ok()?;
-    if ts <= now.timestamp() || ts > (now + SESSION_TTL).timestamp() {
-        return None;
-    }
-    let matches = |s: &SecretString| {
-        let good = sign(s, "session", ts);
-        bool::from(Sha256::digest(good.as_bytes()).ct_eq(&Sha256::digest(mac.as_bytes())))
-    };
-    let ok = cfg.cron_secret.as_ref().is_some_and(matches)
-        | cfg.cron_secret_previous.as_ref().is_some_and(matches);
-    ok.then_some(ts)
-}
-
-fn sign(secret: &SecretString, label: &str, ts: i64) -> String {
-    let mut mac = Hmac::<hmac_sha2::Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-        .expect("HMAC takes keys of any length");
-    mac.update(format!("nightshift:{label}:{ts}").as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
 }
 
 /// A browser says where a POST comes from: `Sec-Fetch-Site`, and `Origin`
@@ -201,32 +222,6 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(AUTHORIZATION, HeaderValue::from_str(v).unwrap());
         h
-    }
-
-    fn cfg() -> Config {
-        Config::default().with_secret("s3cret")
-    }
-
-    #[test]
-    fn sessions_are_signed_and_expire() {
-        let now = chrono::Utc::now();
-        let v = session_value(&cfg(), now + SESSION_TTL).unwrap();
-        let mut h = HeaderMap::new();
-        h.insert(
-            COOKIE,
-            HeaderValue::from_str(&format!("a=b; {SESSION_COOKIE}={v}")).unwrap(),
-        );
-        assert!(session_expiry(&h, &cfg(), now).is_some());
-        assert!(
-            session_expiry(&h, &cfg(), now + SESSION_TTL).is_none(),
-            "expired"
-        );
-        assert!(session_expiry(&h, &Config::default().with_secret("other"), now).is_none());
-        // A later expiry under the old signature is a forgery.
-        let (ts, mac) = v.split_once('.').unwrap();
-        let forged = format!("{SESSION_COOKIE}={}.{mac}", ts.parse::<i64>().unwrap() - 1);
-        h.insert(COOKIE, HeaderValue::from_str(&forged).unwrap());
-        assert!(session_expiry(&h, &cfg(), now).is_none());
     }
 
     #[test]

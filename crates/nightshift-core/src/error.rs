@@ -39,6 +39,10 @@ pub enum HandleError {
     /// is wrong go to the log.
     #[error("{0} is invalid; the server log says why")]
     Config(&'static str),
+    /// Too many wrong secrets from this address, or from everyone: every
+    /// attempt, the right secret too, waits (`crate::throttle`).
+    #[error("too many failed attempts; retry in {retry_after} s")]
+    TooManyAttempts { retry_after: u64 },
 }
 
 impl HandleError {
@@ -50,6 +54,7 @@ impl HandleError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::DatabaseUnavailable(_) | Self::SchemaOutdated { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -68,6 +73,7 @@ impl HandleError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::SecretNotConfigured => "secret_not_configured",
             Self::Unauthorized => "unauthorized",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::BadRequest(_) => "bad_request",
             Self::DatabaseNotConfigured => "database_not_configured",
             Self::DatabaseUnavailable(_) => "database_unavailable",
@@ -98,7 +104,15 @@ impl IntoResponse for HandleError {
         }
         let body = json!({ "outcome": "error", "error": self.code(), "message": self.to_string() });
         let mut resp = (status, Json(body)).into_response();
-        let headers = resp.headers_mut();
+        self.annotate(resp.headers_mut());
+        resp
+    }
+}
+
+impl HandleError {
+    /// The headers that go with the status (Allow, WWW-Authenticate,
+    /// Retry-After), for any body: the JSON above, or a page.
+    pub fn annotate(&self, headers: &mut http::HeaderMap) {
         match self {
             Self::MethodNotAllowed => {
                 headers.insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
@@ -112,8 +126,10 @@ impl IntoResponse for HandleError {
             Self::DatabaseUnavailable(_) | Self::SchemaOutdated { .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
             }
+            Self::TooManyAttempts { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
             _ => {}
         }
-        resp
     }
 }

@@ -84,6 +84,7 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 
 pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, HandleError> {
     check_method(&req.method)?;
+<<<<<<< HEAD
     // A scheduled delivery was authenticated by the platform (IAM) before
     // it reached the function; only the Lambda adapter sets it.
     let delivery = req.extensions.get::<ScheduledDelivery>();
@@ -91,6 +92,10 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         let form = req.extensions.get::<FormToken>();
         authorize_action(&req.headers, &app.cfg, app.clock.now(), form)?;
     }
+=======
+    let form = req.extensions.get::<FormToken>();
+    authorize_action(app, &req.headers, &req.extensions, form).await?;
+>>>>>>> sec
     let names = route.task_names();
     let opts = RunOptions::parse(req.uri.query(), &names)?;
     let pool = app.db.ready().await?;

@@ -16,7 +16,9 @@ pub mod retry;
 pub mod route;
 pub mod runner;
 pub mod schedule;
+pub mod session;
 pub mod task;
+pub mod throttle;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;

@@ -55,6 +55,8 @@ pub struct App {
     /// Runs this process claimed and has not finished: what a shutdown that
     /// cannot wait must mark failed.
     pub inflight: Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
+    /// Back-off on wrong secrets (`crate::throttle`).
+    pub throttle: crate::throttle::ThrottlePolicy,
 }
 
 impl App {
@@ -73,6 +75,7 @@ impl App {
             retry: RetryPolicy::default(),
             http: http_client(),
             inflight: Arc::default(),
+            throttle: Default::default(),
         }
     }
 
@@ -83,6 +86,11 @@ impl App {
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    pub fn with_throttle(mut self, throttle: crate::throttle::ThrottlePolicy) -> Self {
+        self.throttle = throttle;
         self
     }
 

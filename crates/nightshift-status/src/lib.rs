@@ -12,11 +12,15 @@ mod signin;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
+<<<<<<< HEAD
 use axum::routing::{MethodRouter, any};
 use http::{HeaderMap, Method, StatusCode, header};
+=======
+use axum::routing::any;
+use http::{Method, StatusCode, header};
+>>>>>>> sec
 use nightshift_core::auth::{self, FormToken};
 use nightshift_core::route::{DASHBOARD_PATH, form_field, is_form, read_form, see_other};
 use nightshift_core::{App, HandleError, pause};
@@ -25,9 +29,23 @@ use serde_json::json;
 /// The status routes, without a fallback, so `nightshift serve` can merge
 /// them with the cron routes.
 pub fn router(app: Arc<App>) -> Router {
+<<<<<<< HEAD
     routes()
         .into_iter()
         .fold(Router::new(), |r, (path, handler)| r.route(path, handler))
+=======
+    Router::new()
+        .route("/api/status", any(status))
+        .route("/api/health", any(health))
+        .route("/api/status/jobs/{job}/{action}", any(job_action))
+        .route("/api/status/login", any(signin::login))
+        .route("/api/status/logout", any(signin::logout))
+        .route(
+            "/api/status/logout/everywhere",
+            any(signin::logout_everywhere),
+        )
+        .route("/api/status/report/latest", any(report::latest))
+>>>>>>> sec
         .with_state(app)
 }
 
@@ -99,7 +117,7 @@ async fn status_inner(app: &App, req: Request) -> Result<Response, HandleError> 
     only(req.method(), &Method::GET, "GET")?;
     let format = format_of(req.uri().query())?;
     let now = app.clock.now();
-    match auth::authorize_read(req.headers(), &app.cfg, now) {
+    let access = match auth::authorize_read(app, req.headers(), req.extensions()).await {
         Err(HandleError::Unauthorized) if format == Format::Html => {
             return Ok(html(
                 StatusCode::UNAUTHORIZED,
@@ -107,7 +125,7 @@ async fn status_inner(app: &App, req: Request) -> Result<Response, HandleError> 
             ));
         }
         other => other?,
-    }
+    };
     let pool = app.db.ready().await?;
     let status = data::collect(pool, &app.specs(), &app.cfg, now)
         .await
@@ -115,9 +133,10 @@ async fn status_inner(app: &App, req: Request) -> Result<Response, HandleError> 
     Ok(match format {
         Format::Json => axum::Json(status).into_response(),
         Format::Html => {
-            let csrf = auth::session_expiry(req.headers(), &app.cfg, now)
-                .map(|exp| auth::csrf_token(&app.cfg, exp))
-                .transpose()?;
+            let csrf = match &access {
+                auth::Access::Session(s) => Some(s.csrf(&app.cfg)?),
+                auth::Access::Bearer => None,
+            };
             html(
                 StatusCode::OK,
                 &page::Dashboard::new(&status, app.cfg.org_timezone, csrf),
@@ -184,25 +203,24 @@ async fn health(State(app): State<Arc<App>>, method: Method) -> Response {
 async fn job_action(
     State(app): State<Arc<App>>,
     Path((job, action)): Path<(String, String)>,
-    method: Method,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Response {
+    let (parts, body) = req.into_parts();
     let body = match read_form(body).await {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    respond(job_action_inner(&app, &job, &action, &method, &headers, &body).await)
+    respond(job_action_inner(&app, &job, &action, &parts, &body).await)
 }
 
 async fn job_action_inner(
     app: &App,
     job: &str,
     action: &str,
-    method: &Method,
-    headers: &HeaderMap,
+    parts: &http::request::Parts,
     body: &[u8],
 ) -> Result<Response, HandleError> {
+    let (method, headers) = (&parts.method, &parts.headers);
     if action != "pause" && action != "resume" {
         return Err(HandleError::BadRequest(format!(
             "unknown action {action:?}; use pause or resume"
@@ -214,7 +232,7 @@ async fn job_action_inner(
     let form_token = from_form
         .then(|| form_field(body, "csrf").map(FormToken))
         .flatten();
-    auth::authorize_action(headers, &app.cfg, now, form_token.as_ref())?;
+    auth::authorize_action(app, headers, &parts.extensions, form_token.as_ref()).await?;
     let specs = app.specs();
     let spec = pause::resolve(&specs, job)?;
     let pool = app.db.ready().await?;

@@ -28,7 +28,7 @@ async fn latest_inner(app: &App, req: Request) -> Result<Response, HandleError> 
     if req.method() != Method::GET {
         return Err(HandleError::MethodNotAllowedOnly("GET"));
     }
-    auth::authorize_read(req.headers(), &app.cfg, app.clock.now())?;
+    auth::authorize_read(app, req.headers(), req.extensions()).await?;
     let pool = app.db.ready().await?;
     let report: Option<(i64, String)> =
         sqlx::query_as("SELECT id, html FROM reports ORDER BY generated_at DESC LIMIT 1")
