@@ -130,16 +130,13 @@ enum Command {
         after_help = "Example:\n  nightshift migrate && nightshift restore --from s3://backups/nightshift --dry-run\n  nightshift restore --from .data/exports --date 2026-11-24\n\nChecks every checksum and the schema version first; refuses a database holding data. Exit code 1 and nothing written on any problem."
     )]
     Restore(backup::RestoreArgs),
-<<<<<<< HEAD
+    /// Dashboard sessions and the back-off on wrong secrets.
+    Auth(auth::AuthArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  nightshift completions bash > ~/.local/share/bash-completion/completions/nightshift\n  nightshift completions zsh > \"${fpath[1]}/_nightshift\"\n  nightshift completions fish > ~/.config/fish/completions/nightshift.fish"
     )]
     Completions(completions::CompletionsArgs),
-=======
-    /// Dashboard sessions and the back-off on wrong secrets.
-    Auth(auth::AuthArgs),
->>>>>>> sec
 }
 
 fn main() -> anyhow::Result<()> {
@@ -185,11 +182,8 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::People(args) => people::people(args).await,
         Command::Export(args) => backup::export(args).await,
         Command::Restore(args) => backup::restore(args).await,
-<<<<<<< HEAD
-        #[cfg(feature = "bench")]
-=======
         Command::Auth(args) => auth::auth(args).await,
->>>>>>> sec
+        #[cfg(feature = "bench")]
         Command::Bench(args) => bench::bench(args).await,
         Command::Completions(args) => {
             completions::print::<Cli>(args);

@@ -84,18 +84,13 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 
 pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, HandleError> {
     check_method(&req.method)?;
-<<<<<<< HEAD
     // A scheduled delivery was authenticated by the platform (IAM) before
     // it reached the function; only the Lambda adapter sets it.
     let delivery = req.extensions.get::<ScheduledDelivery>();
     if delivery.is_none() {
         let form = req.extensions.get::<FormToken>();
-        authorize_action(&req.headers, &app.cfg, app.clock.now(), form)?;
+        authorize_action(app, &req.headers, &req.extensions, form).await?;
     }
-=======
-    let form = req.extensions.get::<FormToken>();
-    authorize_action(app, &req.headers, &req.extensions, form).await?;
->>>>>>> sec
     let names = route.task_names();
     let opts = RunOptions::parse(req.uri.query(), &names)?;
     let pool = app.db.ready().await?;

@@ -114,6 +114,12 @@ impl Service<lambda_http::Request> for LambdaService {
         if let Some(end) = end {
             req.extensions_mut().insert(InvocationDeadline(end));
         }
+        // The address wrong secrets are counted against (HTTP events only; a
+        // direct invocation presents no secret).
+        if let Some(ip) = crate::client_addr::lambda(&req) {
+            req.extensions_mut()
+                .insert(nightshift_core::throttle::ClientAddr(ip));
+        }
         let direct = matches!(req.request_context_ref(), Some(RequestContext::PassThrough));
         let router = self.router.clone();
         Box::pin(async move {

@@ -18,11 +18,8 @@ use tokio::sync::watch;
 use tower::ServiceBuilder;
 use tracing_subscriber::EnvFilter;
 
-<<<<<<< HEAD
-pub mod lambda;
-=======
 mod client_addr;
->>>>>>> sec
+pub mod lambda;
 pub mod scheduler;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -131,54 +128,6 @@ pub async fn run_status() -> Result<(), BoxError> {
     vercel_runtime::run(service).await
 }
 
-<<<<<<< HEAD
-=======
-/// Lambda tells each invocation its deadline; the run's budget must end
-/// before it, so it rides along as an `InvocationDeadline`.
-async fn run_lambda(router: Router) -> Result<(), BoxError> {
-    use lambda_http::RequestExt;
-    let service = ServiceBuilder::new()
-        .map_request(|mut req: lambda_http::Request| {
-            let end = req
-                .lambda_context_ref()
-                .and_then(|c| invocation_deadline(c.deadline));
-            if let Some(end) = end {
-                req.extensions_mut().insert(InvocationDeadline(end));
-            }
-            if let Some(ip) = client_addr::lambda(&req) {
-                req.extensions_mut()
-                    .insert(nightshift_core::throttle::ClientAddr(ip));
-            }
-            req
-        })
-        .service(router);
-    lambda_http::run(service).await
-}
-
-/// Earliest `Lambda-Runtime-Deadline-Ms` taken as a deadline: 2001-09-09 in
-/// Unix milliseconds. Lambda sends the Unix time in milliseconds at which the
-/// invocation times out; a smaller value is not one. `cargo lambda watch`
-/// (1.9) sends the constant 600000, which read as a Unix time is 1970 and
-/// would leave every run a budget of 0.
-const EARLIEST_DEADLINE_MS: u64 = 1_000_000_000_000;
-
-/// The invocation's deadline from the Runtime API header, or None (the
-/// configured budget alone applies) when the value is no Unix time in
-/// milliseconds. A real deadline that has passed is kept: the run then has
-/// no budget and says so.
-fn invocation_deadline(deadline_ms: u64) -> Option<std::time::SystemTime> {
-    if deadline_ms < EARLIEST_DEADLINE_MS {
-        tracing::warn!(
-            deadline_ms,
-            "Lambda-Runtime-Deadline-Ms is not a Unix time in milliseconds \
-             (an emulator?); using the configured budget alone"
-        );
-        return None;
-    }
-    Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(deadline_ms))
-}
-
->>>>>>> sec
 /// What `nightshift serve` runs besides the routes.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {

@@ -14,13 +14,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
-<<<<<<< HEAD
 use axum::routing::{MethodRouter, any};
 use http::{HeaderMap, Method, StatusCode, header};
-=======
-use axum::routing::any;
-use http::{Method, StatusCode, header};
->>>>>>> sec
 use nightshift_core::auth::{self, FormToken};
 use nightshift_core::route::{DASHBOARD_PATH, form_field, is_form, read_form, see_other};
 use nightshift_core::{App, HandleError, pause};
@@ -29,23 +24,9 @@ use serde_json::json;
 /// The status routes, without a fallback, so `nightshift serve` can merge
 /// them with the cron routes.
 pub fn router(app: Arc<App>) -> Router {
-<<<<<<< HEAD
     routes()
         .into_iter()
         .fold(Router::new(), |r, (path, handler)| r.route(path, handler))
-=======
-    Router::new()
-        .route("/api/status", any(status))
-        .route("/api/health", any(health))
-        .route("/api/status/jobs/{job}/{action}", any(job_action))
-        .route("/api/status/login", any(signin::login))
-        .route("/api/status/logout", any(signin::logout))
-        .route(
-            "/api/status/logout/everywhere",
-            any(signin::logout_everywhere),
-        )
-        .route("/api/status/report/latest", any(report::latest))
->>>>>>> sec
         .with_state(app)
 }
 
@@ -61,6 +42,10 @@ fn routes() -> Vec<(&'static str, MethodRouter<Arc<App>>)> {
         ("/api/status/jobs/{job}/{action}", any(job_action)),
         ("/api/status/login", any(signin::login)),
         ("/api/status/logout", any(signin::logout)),
+        (
+            "/api/status/logout/everywhere",
+            any(signin::logout_everywhere),
+        ),
         ("/api/status/report/latest", any(report::latest)),
         (openapi::PATH, any(openapi::serve)),
     ]
