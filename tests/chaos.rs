@@ -21,6 +21,8 @@ mod garbage;
 mod github_faults;
 #[path = "chaos/killed_process.rs"]
 mod killed_process;
+#[path = "chaos/killed_sync.rs"]
+mod killed_sync;
 #[path = "chaos/own_postgres.rs"]
 mod own_postgres;
 #[path = "chaos/pool_exhausted.rs"]

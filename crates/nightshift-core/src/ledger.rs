@@ -49,7 +49,12 @@ pub struct NewEvent<'a> {
 }
 
 /// Running rows whose lease has expired belong to a process that died: they
-/// become `timeout` (with a warning event each), which frees their slot.
+/// become `timeout` (with a warning event each), which frees their slot, and
+/// in the same statement give back what they held: their `work_queue` items
+/// (`running` -> `pending`) and their outbox rows in `sending` (-> `pending`,
+/// due at once; the attempt counts, the send may have happened). Expiry is
+/// decided on the database's clock (`now()`), never the caller's
+/// (docs/architecture.md §3); `now` only stamps the record.
 pub async fn sweep(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"
@@ -61,11 +66,26 @@ pub async fn sweep(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Uuid>, sqlx:
                                    || ' before the run finished (process killed, crashed or frozen)'
              WHERE status = 'running' AND lease_expires_at < $1
          RETURNING id, job_type, started_at, lease_expires_at
+        ), items AS (
+            UPDATE work_queue q
+               SET status = 'pending', lease_expires_at = NULL, held_by = NULL
+              FROM swept s
+             WHERE q.status = 'running' AND q.held_by = s.id
+         RETURNING s.id AS run
+        ), mails AS (
+            UPDATE notifications n
+               SET status = 'pending', claimed_until = NULL, held_by = NULL,
+                   last_error = 'released: the run sending it died'
+              FROM swept s
+             WHERE n.status = 'sending' AND n.held_by = s.id
+         RETURNING s.id AS run
         ), events AS (
             INSERT INTO sync_events (job_id, event_type, source, status, message, details, created_at)
             SELECT id, 'run_swept', 'ledger', 'warning', 'lease expired; run marked timeout',
                    jsonb_build_object('job_type', job_type, 'started_at', started_at,
-                                      'lease_expires_at', lease_expires_at),
+                                      'lease_expires_at', lease_expires_at,
+                                      'released_queue_items', (SELECT count(*) FROM items i WHERE i.run = swept.id),
+                                      'released_outbox_rows', (SELECT count(*) FROM mails m WHERE m.run = swept.id)),
                    $1
               FROM swept
         )

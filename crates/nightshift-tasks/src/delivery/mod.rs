@@ -86,7 +86,7 @@ impl Task for DeliverNotifications {
                 break;
             }
             let limit = BATCH.min(quota - attempted);
-            let rows = outbox::claim(&ctx.pool, ctx.now, &channels, limit)
+            let rows = outbox::claim(&ctx.pool, ctx.run_id, ctx.now, &channels, limit)
                 .await
                 .context("claiming due notifications")?;
             if rows.is_empty() {

@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 /// How long a claimed row belongs to its sender. Far above the transports'
 /// own timeouts, so a live sender always finishes inside its lease.
@@ -42,6 +43,7 @@ pub struct Claimed {
 /// cap is spent on what matters most and bulk mail waits, never the reverse.
 pub async fn claim(
     pool: &PgPool,
+    run: Uuid,
     now: DateTime<Utc>,
     channels: &[String],
     limit: i64,
@@ -59,7 +61,7 @@ pub async fn claim(
                FOR UPDATE SKIP LOCKED
         )
         UPDATE notifications n
-           SET status = 'sending', claimed_until = $4, attempts = n.attempts + 1
+           SET status = 'sending', claimed_until = $4, attempts = n.attempts + 1, held_by = $5
           FROM due WHERE n.id = due.id
         RETURNING n.id, n.kind, n.recipient, n.channel, n.subject, n.body, n.dedupe_key,
                   n.attempts, n.report_id
@@ -68,6 +70,7 @@ pub async fn claim(
         channels,
         limit,
         now + LEASE,
+        run,
     )
     .fetch_all(pool)
     .await
@@ -83,7 +86,7 @@ pub async fn mark_sent(
     let done = sqlx::query!(
         r#"
         UPDATE notifications
-           SET status = 'sent', sent_at = $3, claimed_until = NULL, last_error = NULL,
+           SET status = 'sent', sent_at = $3, claimed_until = NULL, held_by = NULL, last_error = NULL,
                provider_message_id = $4
          WHERE id = $1 AND attempts = $2 AND status = 'sending'
         "#,
@@ -126,7 +129,7 @@ pub async fn mark_failed(
         UPDATE notifications
            SET status = CASE WHEN $4::timestamptz IS NULL THEN 'dead' ELSE 'pending' END,
                next_attempt_at = coalesce($4, next_attempt_at),
-               claimed_until = NULL, last_error = $3
+               claimed_until = NULL, held_by = NULL, last_error = $3
          WHERE id = $1 AND attempts = $2 AND status = 'sending'
         "#,
         row.id,
@@ -176,7 +179,8 @@ pub async fn release(pool: &PgPool, row: &Claimed, error: &str) -> Result<(), sq
     sqlx::query!(
         r#"
         UPDATE notifications
-           SET status = 'pending', claimed_until = NULL, attempts = attempts - 1, last_error = $3
+           SET status = 'pending', claimed_until = NULL, held_by = NULL, attempts = attempts - 1,
+               last_error = $3
          WHERE id = $1 AND attempts = $2 AND status = 'sending'
         "#,
         row.id,

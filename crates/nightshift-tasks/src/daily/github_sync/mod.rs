@@ -122,7 +122,7 @@ async fn worker(
         + chrono::Duration::from_std(ctx.time_left()).unwrap_or_default()
         + chrono::Duration::minutes(2);
     while !stop.load(Ordering::SeqCst) && ctx.has_time_for(std::time::Duration::from_secs(1)) {
-        let Some(item) = queue::claim(&ctx.pool, ctx.now, lease)
+        let Some(item) = queue::claim(&ctx.pool, ctx.run_id, ctx.now, lease)
             .await
             .context("claiming a project")?
         else {

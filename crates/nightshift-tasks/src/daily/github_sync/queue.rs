@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 pub const KIND: &str = "github_sync";
 
@@ -40,9 +41,12 @@ pub async fn enqueue(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<(i64, i6
 }
 
 /// The next item that is due: pending and past its not-before time, or
-/// running under a lease that expired (its invocation died).
+/// running under a lease that expired (its invocation died). The item names
+/// the run that holds it (`held_by`), so sweeping that run releases it at
+/// once instead of after the item's own, longer lease.
 pub async fn claim(
     pool: &PgPool,
+    run: Uuid,
     now: DateTime<Utc>,
     lease: DateTime<Utc>,
 ) -> sqlx::Result<Option<Item>> {
@@ -59,7 +63,7 @@ pub async fn claim(
                FOR UPDATE SKIP LOCKED
         )
         UPDATE work_queue q
-           SET status = 'running', lease_expires_at = $3, attempts = q.attempts + 1
+           SET status = 'running', lease_expires_at = $3, attempts = q.attempts + 1, held_by = $4
           FROM next, projects p
          WHERE q.id = next.id AND p.id = q.project_id
         RETURNING q.id, q.project_id, p.github_repo AS "repo!"
@@ -67,6 +71,7 @@ pub async fn claim(
         KIND,
         now,
         lease,
+        run,
     )
     .fetch_optional(pool)
     .await
@@ -79,7 +84,7 @@ pub async fn release(
     not_before: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        "UPDATE work_queue SET status = 'pending', lease_expires_at = NULL, not_before = $2 WHERE id = $1",
+        "UPDATE work_queue SET status = 'pending', lease_expires_at = NULL, held_by = NULL, not_before = $2 WHERE id = $1",
         id,
         not_before,
     )
@@ -97,7 +102,7 @@ pub async fn finish(
     sqlx::query!(
         r#"UPDATE work_queue
               SET status = CASE WHEN $3::text IS NULL THEN 'done' ELSE 'failed' END,
-                  finished_at = $2, last_error = $3, lease_expires_at = NULL
+                  finished_at = $2, last_error = $3, lease_expires_at = NULL, held_by = NULL
             WHERE id = $1"#,
         id,
         now,
