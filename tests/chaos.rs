@@ -15,6 +15,8 @@ mod common;
 mod body_limits;
 #[path = "chaos/clock_jumps.rs"]
 mod clock_jumps;
+#[path = "chaos/clock_skew.rs"]
+mod clock_skew;
 #[path = "chaos/garbage.rs"]
 mod garbage;
 #[path = "chaos/github_faults.rs"]

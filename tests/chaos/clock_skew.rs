@@ -34,10 +34,17 @@ impl Task for Gated {
 #[sqlx::test(migrations = "./migrations")]
 async fn a_caller_15_minutes_ahead_does_not_sweep_a_live_run(pool: PgPool) {
     let gate = Arc::new(Notify::new());
-    let live = custom_app(&pool, vec![Arc::new(Gated(gate.clone()))], Duration::from_secs(30));
+    let live = custom_app(
+        &pool,
+        vec![Arc::new(Gated(gate.clone()))],
+        Duration::from_secs(30),
+    );
     let ahead = custom_app(&pool, vec![Arc::new(Fine("fine"))], Duration::from_secs(30));
     ahead.clock.set(t0() + chrono::Duration::minutes(15));
-    let (live_base, ahead_base) = (serve(live.app.clone()).await, serve(ahead.app.clone()).await);
+    let (live_base, ahead_base) = (
+        serve(live.app.clone()).await,
+        serve(ahead.app.clone()).await,
+    );
     let client = reqwest::Client::new();
     let pending = tokio::spawn({
         let (client, url) = (client.clone(), format!("{live_base}/api/cron/hourly"));
@@ -53,7 +60,12 @@ async fn a_caller_15_minutes_ahead_does_not_sweep_a_live_run(pool: PgPool) {
 
     // 21:32 on its clock: the live run's lease (30 + 20 s from 21:17) would
     // be long gone by that clock; on the database's it has 50 s left.
-    let a = call(&client, &format!("{ahead_base}/api/cron/hourly"), Some(&bearer())).await;
+    let a = call(
+        &client,
+        &format!("{ahead_base}/api/cron/hourly"),
+        Some(&bearer()),
+    )
+    .await;
     assert_eq!(a.body["swept"], 0, "{}", a.body);
     assert_eq!(a.body["outcome"], "skipped_duplicate", "{}", a.body);
     assert_eq!(a.body["existing_run"], run.to_string());

@@ -14,6 +14,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::auth::{FormToken, authorize_action};
+use crate::clock::RunClock;
 use crate::error::HandleError;
 use crate::ledger::{self, Claim, Finish, NewRun};
 use crate::options::RunOptions;
@@ -92,6 +93,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
 
     let spec = &route.spec;
     let now = app.clock.now();
+    let clock = RunClock::starting(now);
     let slot = (!opts.is_unscheduled()).then(|| spec.schedule.slot_at(now));
     let budget = match req.extensions.get::<InvocationDeadline>() {
         Some(InvocationDeadline(end)) => {
@@ -187,8 +189,6 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     }
 
     let run_id = Uuid::new_v4();
-    let lease = chrono::Duration::from_std(budget + BOOKKEEPING_MARGIN)
-        .unwrap_or(chrono::Duration::hours(1));
     let metadata = json!({
         "options": { "tasks": opts.tasks, "force": opts.force, "worker": opts.worker },
         "budget_ms": answer.budget_ms,
@@ -205,7 +205,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             trigger,
             max_attempts: app.retry.max_attempts as i32,
             started_at: now,
-            lease_expires_at: now + lease,
+            lease: budget + BOOKKEEPING_MARGIN,
             metadata,
         },
     )
@@ -245,7 +245,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             ledger: ledger_pool,
             run_id,
             job_type: spec.job_type,
-            now,
+            clock,
             deadline: deadline_after(budget),
             budget,
             cfg: app.cfg.clone(),
@@ -266,7 +266,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             &Finish {
                 id: run_id,
                 status,
-                completed_at: now + chrono::Duration::from_std(elapsed).unwrap_or_default(),
+                completed_at: clock.now(),
                 execution_time_ms: answer.duration_ms as i64,
                 error_message: error.as_deref(),
                 result: &result,

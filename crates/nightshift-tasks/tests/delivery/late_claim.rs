@@ -32,7 +32,10 @@ async fn gated_hook() -> (Arc<Hook>, String) {
         gate: Notify::new(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/services/T0/B0/late", listener.local_addr().unwrap());
+    let url = format!(
+        "http://{}/services/T0/B0/late",
+        listener.local_addr().unwrap()
+    );
     let app = axum::Router::new()
         .fallback(axum::routing::post(hook))
         .with_state(h.clone());
@@ -53,7 +56,10 @@ async fn a_late_weekly_claim_is_not_sent_again_by_an_hourly_run(pool: PgPool) {
     let weekly = tokio::spawn(async move { DeliverNotifications.run(&weekly).await });
     let end = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     while hook.hits.load(Ordering::SeqCst) == 0 {
-        assert!(tokio::time::Instant::now() < end, "the weekly send never started");
+        assert!(
+            tokio::time::Instant::now() < end,
+            "the weekly send never started"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 
