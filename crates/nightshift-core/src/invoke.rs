@@ -9,7 +9,6 @@ use http::{HeaderMap, StatusCode};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::json;
-use tokio::time::Instant;
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -19,7 +18,7 @@ use crate::error::HandleError;
 use crate::ledger::{self, Claim, Finish, NewRun};
 use crate::options::RunOptions;
 use crate::pause;
-use crate::route::{App, InvocationDeadline, Route, check_method, deadline_after};
+use crate::route::{App, Arrival, InvocationDeadline, Route, check_method};
 use crate::runner::{RunPlan, TaskOutcome, TaskStatus, run_tasks};
 use crate::schedule::{BOOKKEEPING_MARGIN, budget_within};
 
@@ -83,6 +82,11 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, HandleError> {
+    let arrival = req
+        .extensions
+        .get::<Arrival>()
+        .copied()
+        .unwrap_or_else(|| Arrival::now(app.clock.as_ref()));
     check_method(&req.method)?;
     let form = req.extensions.get::<FormToken>();
     authorize_action(&req.headers, &app.cfg, app.clock.now(), form)?;
@@ -92,14 +96,16 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     let ledger_pool = app.db.ledger()?;
 
     let spec = &route.spec;
-    let now = app.clock.now();
-    let clock = RunClock::starting(now);
+    let now = arrival.now;
+    let clock = RunClock::new(now, arrival.at);
     let slot = (!opts.is_unscheduled()).then(|| spec.schedule.slot_at(now));
     let budget = match req.extensions.get::<InvocationDeadline>() {
         Some(InvocationDeadline(end)) => {
+            // What the platform left this invocation when it arrived.
             let left = end
                 .duration_since(std::time::SystemTime::now())
-                .unwrap_or_default();
+                .unwrap_or_default()
+                + arrival.at.elapsed();
             app.budget(spec).min(budget_within(left))
         }
         None => app.budget(spec),
@@ -239,14 +245,13 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         tracing::info!(slot = ?slot, trigger, tasks = tasks.len(), "run claimed");
         let ping_url = app.cfg.healthcheck_url.as_ref().map(|u| u.expose_secret());
         crate::ping::start(&app.http, ping_url, &answer).await;
-        let started = Instant::now();
         let plan = RunPlan {
             pool,
             ledger: ledger_pool,
             run_id,
             job_type: spec.job_type,
             clock,
-            deadline: deadline_after(budget),
+            deadline: arrival.at + budget,
             budget,
             cfg: app.cfg.clone(),
             routes: app.specs(),
@@ -255,7 +260,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             worker: opts.worker,
         };
         let outcomes = run_tasks(&plan, &tasks).await;
-        let elapsed = started.elapsed();
+        let elapsed = arrival.at.elapsed();
         answer.duration_ms = elapsed.as_millis() as u64;
         answer.more_work = outcomes.iter().any(|o| o.more_work);
         let status = run_status(&outcomes);
