@@ -156,3 +156,30 @@ async fn x_forwarded_for_is_trusted_only_on_vercel(pool: PgPool) {
         child.kill().await.unwrap();
     }
 }
+
+/// A budget the platform would cut short (hourly's maxDuration is 300 s in
+/// vercel.json) is refused at startup, naming the variable.
+#[tokio::test]
+async fn a_budget_above_max_duration_is_a_startup_error_naming_it() {
+    let port = free_port();
+    let mut child = spawn_route(
+        env!("CARGO_BIN_EXE_hourly"),
+        port,
+        &[("JOB_BUDGET_SECS", "3600".into())],
+    )
+    .await;
+    let resp = reqwest::get(format!("http://127.0.0.1:{port}/api/cron/hourly"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 500);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "config", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("JOB_BUDGET_SECS"),
+        "{body}"
+    );
+    child.kill().await.unwrap();
+}

@@ -15,12 +15,16 @@ mod common;
 mod body_limits;
 #[path = "chaos/clock_jumps.rs"]
 mod clock_jumps;
+#[path = "chaos/clock_skew.rs"]
+mod clock_skew;
 #[path = "chaos/garbage.rs"]
 mod garbage;
 #[path = "chaos/github_faults.rs"]
 mod github_faults;
 #[path = "chaos/killed_process.rs"]
 mod killed_process;
+#[path = "chaos/killed_sync.rs"]
+mod killed_sync;
 #[path = "chaos/own_postgres.rs"]
 mod own_postgres;
 #[path = "chaos/pool_exhausted.rs"]

@@ -123,3 +123,48 @@ async fn a_broken_monitor_never_fails_a_run(pool: PgPool) {
         (200, Some("completed"))
     );
 }
+
+/// Says how much time its context had left when it started.
+struct TimeLeft;
+
+#[async_trait::async_trait]
+impl nightshift_core::Task for TimeLeft {
+    fn name(&self) -> &'static str {
+        "time_left"
+    }
+    async fn run(
+        &self,
+        ctx: &nightshift_core::TaskContext,
+    ) -> anyhow::Result<nightshift_core::TaskReport> {
+        Ok(nightshift_core::TaskReport {
+            details: serde_json::json!({ "left_ms": ctx.time_left().as_millis() as u64 }),
+            ..Default::default()
+        })
+    }
+}
+
+/// The budget runs from the request's arrival: a monitor that takes 1.5 s to
+/// take the start ping costs the run 1.5 s of its 3 s, not nothing.
+#[sqlx::test(migrations = "./migrations")]
+async fn the_budget_counts_from_the_requests_arrival(pool: PgPool) {
+    let router = axum::Router::new().fallback(|| async {
+        tokio::time::sleep(Duration::from_millis(1500)).await; // a slow monitor
+        StatusCode::OK
+    });
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let url = format!("http://{}/ping/slow", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let mut t = custom_app(&pool, vec![Arc::new(TimeLeft)], Duration::from_secs(3));
+    with_monitor(&mut t, &url);
+    let a = call_once(&t.app, "/api/cron/hourly").await;
+    assert_eq!(a.body["outcome"], "completed", "{}", a.body);
+    let left = a.body["tasks"][0]["details"]["left_ms"].as_u64().unwrap();
+    assert!(left < 1500, "the task still had {left} ms of a 3 s budget");
+    assert!(
+        a.body["duration_ms"].as_u64().unwrap() >= 1500,
+        "{}",
+        a.body
+    );
+}

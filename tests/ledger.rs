@@ -57,11 +57,13 @@ async fn futures_join<T: Send + 'static>(
     out
 }
 
+/// A running row whose lease ends `lease` (an interval, e.g. "-5 minutes")
+/// from the database's now: leases are on its clock, not the test's.
 async fn plant_running(pool: &PgPool, slot: &str, lease: &str) -> uuid::Uuid {
     sqlx::query_scalar(
         "INSERT INTO job_history (id, job_type, route, slot, status, trigger, started_at, lease_expires_at)
          VALUES (gen_random_uuid(), 'hourly_metrics', '/api/cron/hourly', $1::timestamptz, 'running', 'cron',
-                 $1::timestamptz, $2::timestamptz) RETURNING id",
+                 $1::timestamptz, now() + $2::interval) RETURNING id",
     )
     .bind(slot)
     .bind(lease)
@@ -72,8 +74,19 @@ async fn plant_running(pool: &PgPool, slot: &str, lease: &str) -> uuid::Uuid {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn expired_lease_is_swept_and_the_slot_runs_again(pool: PgPool) {
-    // A run of this very slot whose process died: its lease ran out at 21:06.
-    let dead = plant_running(&pool, "2026-11-24T21:00:00Z", "2026-11-24T21:06:00Z").await;
+    // A run of this very slot whose process died: its lease ran out a
+    // minute ago, with an e-mail in hand whose own claim would last an hour.
+    let dead = plant_running(&pool, "2026-11-24T21:00:00Z", "-1 minute").await;
+    sqlx::query(
+        "INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key, status,
+                                    attempts, next_attempt_at, created_at, claimed_until, held_by)
+         VALUES ('alert', 'ops@example.com', 'email', 'S', 'B', 'held', 'sending', 1,
+                 '2026-11-24T21:00:00Z', '2026-11-24T21:00:00Z', now() + interval '1 hour', $1)",
+    )
+    .bind(dead)
+    .execute(&pool)
+    .await
+    .unwrap();
     let t = real_app(&pool);
     let a = call_once(&t.app, "/api/cron/hourly").await;
     assert_eq!(a.status, 200, "{:?}", a.body);
@@ -87,8 +100,23 @@ async fn expired_lease_is_swept_and_the_slot_runs_again(pool: PgPool) {
             .unwrap();
     assert_eq!(status, "timeout");
     assert!(
-        msg.starts_with("lease expired at 2026-11-24T21:06:00Z"),
+        msg.starts_with("lease expired at ") && msg.contains("before the run finished"),
         "{msg}"
+    );
+    // Released by the sweep itself: due again, held by nobody.
+    let (mail, holder): (String, Option<uuid::Uuid>) =
+        sqlx::query_as("SELECT status, held_by FROM notifications WHERE dedupe_key = 'held'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((mail.as_str(), holder), ("pending", None));
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT (details->>'released_outbox_rows')::int8 FROM sync_events WHERE event_type = 'run_swept'"
+        )
+        .await,
+        1
     );
     assert_eq!(
         count(
@@ -108,7 +136,7 @@ async fn expired_lease_is_swept_and_the_slot_runs_again(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn a_live_run_blocks_others_and_forced_runs_wait(pool: PgPool) {
     // Another run of the job, still within its lease, for the previous slot.
-    plant_running(&pool, "2026-11-24T20:00:00Z", "2026-11-24T21:30:00Z").await;
+    plant_running(&pool, "2026-11-24T20:00:00Z", "13 minutes").await;
     let t = real_app(&pool);
     let base = serve(t.app.clone()).await;
     let client = reqwest::Client::new();
@@ -157,7 +185,8 @@ async fn forced_runs_do_not_take_the_slot_and_failed_slots_retry(pool: PgPool) {
 }
 
 /// A task that plays the sweeper of a later invocation while its own run is
-/// still going, as if this process had frozen past its lease.
+/// still going, as if this process had frozen past its lease (which it
+/// first ends on the database's clock, the one sweeps decide on).
 struct SweptFromUnder;
 
 #[async_trait::async_trait]
@@ -166,8 +195,13 @@ impl Task for SweptFromUnder {
         "swept_from_under"
     }
     async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
-        let swept =
-            nightshift_core::ledger::sweep(&ctx.pool, ctx.now + chrono::Duration::hours(1)).await?;
+        sqlx::query(
+            "UPDATE job_history SET lease_expires_at = now() - interval '1 s' WHERE id = $1",
+        )
+        .bind(ctx.run_id)
+        .execute(&ctx.pool)
+        .await?;
+        let swept = nightshift_core::ledger::sweep(&ctx.pool, ctx.now).await?;
         anyhow::ensure!(swept == vec![ctx.run_id], "expected to sweep this run");
         Ok(TaskReport::default())
     }
@@ -199,4 +233,10 @@ async fn late_completion_does_not_overwrite_the_sweeper(pool: PgPool) {
         result.is_none(),
         "the late completion wrote its result over the sweeper's verdict"
     );
+    // Its task event came after the sweep: fenced, only the sweep's is there.
+    let events: Vec<String> = sqlx::query_scalar("SELECT event_type FROM sync_events")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(events, ["run_swept"], "a swept run wrote its events");
 }

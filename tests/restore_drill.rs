@@ -107,6 +107,7 @@ async fn a_deployment_comes_back_from_its_export_row_for_row(pool: PgPool) {
     let ctx = TaskContext {
         pool: pool.clone(),
         now: t0(),
+        clock: nightshift_core::clock::RunClock::starting(t0()),
         deadline: tokio::time::Instant::now() + Duration::from_secs(60),
         run_id: uuid::Uuid::new_v4(),
         job_type: "daily_sync",

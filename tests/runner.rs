@@ -171,7 +171,7 @@ async fn the_platform_deadline_shortens_the_budget(pool: PgPool) {
     let budget = body["budget_ms"].as_u64().unwrap();
     assert!((19_000..=20_000).contains(&budget), "{body}");
     let lease: (f64,) = sqlx::query_as(
-        "SELECT extract(epoch FROM lease_expires_at - started_at)::float8 FROM job_history",
+        "SELECT extract(epoch FROM lease_expires_at - now())::float8 FROM job_history",
     )
     .fetch_one(&pool)
     .await

@@ -176,8 +176,54 @@ async fn status_reports_runs_rates_and_health(pool: PgPool) {
     assert_eq!(body["outbox"]["dead"], 1);
     assert_eq!(body["work_queue"]["pending"], 0);
 
-    let (code, text) = get(&client, &format!("{base}/api/health"), None).await;
+    // The verdict is kept 5 s on the app's clock: the first one still answers...
+    let health = format!("{base}/api/health");
+    let (code, text) = get(&client, &health, None).await;
+    assert_eq!((code, text), (200, Value::String("ok\n".into())));
+    // ...then the next call looks again: hourly last completed 4 h ago.
+    t.clock.advance(Duration::seconds(5));
+    let (code, text) = get(&client, &health, None).await;
     assert_eq!((code, text), (503, Value::String("critical\n".into())));
+}
+
+/// A bug past its SLA is the business's emergency, not the system's: the
+/// status page says critical, /api/health stays 200.
+#[sqlx::test(migrations = "./migrations")]
+async fn business_alerts_never_make_health_503(pool: PgPool) {
+    let t = real_app(&pool);
+    let base = serve_all(t.app.clone()).await;
+    let client = reqwest::Client::new();
+    for job in ["hourly_metrics", "daily_sync", "weekly_report"] {
+        plant(
+            &pool,
+            job,
+            "completed",
+            t0() - Duration::minutes(30),
+            1_000,
+            None,
+        )
+        .await;
+    }
+    for (key, source, kind) in [
+        ("sla", "sla_risk", "sla_breach"),
+        ("rev", "revenue_at_risk", "revenue_at_risk"),
+    ] {
+        sqlx::query(
+            "INSERT INTO alerts (dedupe_key, source, kind, severity, title, status, raised_at, last_seen_at)
+             VALUES ($1, $2, $3, 'critical', 'Checkout: critical bug past its SLA', 'open', $4, $4)",
+        )
+        .bind(key)
+        .bind(source)
+        .bind(kind)
+        .bind(t0() - Duration::minutes(10))
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let (code, text) = get(&client, &format!("{base}/api/health"), None).await;
+    assert_eq!((code, text), (200, Value::String("ok\n".into())));
+    let (_, body) = get(&client, &format!("{base}/api/status"), Some(&bearer())).await;
+    assert_eq!(body["health"]["status"], "critical", "{body}");
 }
 
 #[sqlx::test(migrations = "./migrations")]

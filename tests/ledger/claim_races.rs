@@ -22,14 +22,14 @@ fn new_run(slot: &str) -> NewRun<'static> {
         trigger: "cron",
         max_attempts: 3,
         started_at: at(slot),
-        lease_expires_at: at(slot) + chrono::Duration::minutes(10),
+        lease: std::time::Duration::from_secs(600),
         metadata: serde_json::json!({}),
     }
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn a_holder_that_finishes_mid_claim_does_not_cost_the_slot(pool: PgPool) {
-    let holder = plant_running(&pool, "2026-11-24T20:00:00Z", "2026-11-24T21:30:00Z").await;
+    let holder = plant_running(&pool, "2026-11-24T20:00:00Z", "13 minutes").await;
     // A queue worker of the same job runs alongside; it blocks nobody.
     sqlx::query(
         "INSERT INTO job_history (id, job_type, route, status, trigger, started_at, lease_expires_at)

@@ -49,6 +49,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let ctx = TaskContext {
         pool,
         now: app.clock.now(),
+        clock: nightshift_core::clock::RunClock::starting(app.clock.now()),
         // An operator's run has no platform timeout to stay under.
         deadline: tokio::time::Instant::now() + Duration::from_secs(24 * 3600),
         run_id: Uuid::new_v4(),

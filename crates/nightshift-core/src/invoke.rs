@@ -9,17 +9,17 @@ use http::{HeaderMap, StatusCode};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::json;
-use tokio::time::Instant;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::auth::{FormToken, authorize_action};
+use crate::clock::RunClock;
 use crate::delivery::ScheduledDelivery;
 use crate::error::HandleError;
 use crate::ledger::{self, Claim, Finish, NewRun};
 use crate::options::RunOptions;
 use crate::pause;
-use crate::route::{App, InvocationDeadline, Route, check_method, deadline_after};
+use crate::route::{App, Arrival, InvocationDeadline, Route, check_method};
 use crate::runner::{RunPlan, TaskOutcome, TaskStatus, run_tasks};
 use crate::schedule::{BOOKKEEPING_MARGIN, budget_within};
 
@@ -83,6 +83,11 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, HandleError> {
+    let arrival = req
+        .extensions
+        .get::<Arrival>()
+        .copied()
+        .unwrap_or_else(|| Arrival::now(app.clock.as_ref()));
     check_method(&req.method)?;
     // A scheduled delivery was authenticated by the platform (IAM) before
     // it reached the function; only the Lambda adapter sets it.
@@ -97,7 +102,9 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     let ledger_pool = app.db.ledger()?;
 
     let spec = &route.spec;
-    let now = app.clock.now();
+    let now = arrival.now;
+    let clock = RunClock::new(now, arrival.at);
+    // A scheduled delivery claims the slot its event names, however late.
     let slot_time = match delivery {
         Some(d) => d.slot_time(now)?,
         None => now,
@@ -105,9 +112,11 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     let slot = (!opts.is_unscheduled()).then(|| spec.schedule.slot_at(slot_time));
     let budget = match req.extensions.get::<InvocationDeadline>() {
         Some(InvocationDeadline(end)) => {
+            // What the platform left this invocation when it arrived.
             let left = end
                 .duration_since(std::time::SystemTime::now())
-                .unwrap_or_default();
+                .unwrap_or_default()
+                + arrival.at.elapsed();
             app.budget(spec).min(budget_within(left))
         }
         None => app.budget(spec),
@@ -199,8 +208,6 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     }
 
     let run_id = Uuid::new_v4();
-    let lease = chrono::Duration::from_std(budget + BOOKKEEPING_MARGIN)
-        .unwrap_or(chrono::Duration::hours(1));
     let metadata = json!({
         "options": { "tasks": opts.tasks, "force": opts.force, "worker": opts.worker },
         "budget_ms": answer.budget_ms,
@@ -218,7 +225,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             trigger,
             max_attempts: app.retry.max_attempts as i32,
             started_at: now,
-            lease_expires_at: now + lease,
+            lease: budget + BOOKKEEPING_MARGIN,
             metadata,
         },
     )
@@ -252,14 +259,13 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         tracing::info!(slot = ?slot, trigger, tasks = tasks.len(), "run claimed");
         let ping_url = app.cfg.healthcheck_url.as_ref().map(|u| u.expose_secret());
         crate::ping::start(&app.http, ping_url, &answer).await;
-        let started = Instant::now();
         let plan = RunPlan {
             pool,
             ledger: ledger_pool,
             run_id,
             job_type: spec.job_type,
-            now,
-            deadline: deadline_after(budget),
+            clock,
+            deadline: arrival.at + budget,
             budget,
             cfg: app.cfg.clone(),
             routes: app.specs(),
@@ -268,7 +274,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             worker: opts.worker,
         };
         let outcomes = run_tasks(&plan, &tasks).await;
-        let elapsed = started.elapsed();
+        let elapsed = arrival.at.elapsed();
         answer.duration_ms = elapsed.as_millis() as u64;
         answer.more_work = outcomes.iter().any(|o| o.more_work);
         let status = run_status(&outcomes);
@@ -279,7 +285,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             &Finish {
                 id: run_id,
                 status,
-                completed_at: now + chrono::Duration::from_std(elapsed).unwrap_or_default(),
+                completed_at: clock.now(),
                 execution_time_ms: answer.duration_ms as i64,
                 error_message: error.as_deref(),
                 result: &result,

@@ -14,7 +14,9 @@ pub struct NewRun<'a> {
     pub trigger: &'a str,
     pub max_attempts: i32,
     pub started_at: DateTime<Utc>,
-    pub lease_expires_at: DateTime<Utc>,
+    /// How long the run holds its lease, from the claim, on the database's
+    /// clock: a caller whose clock is off cannot shorten or stretch it.
+    pub lease: std::time::Duration,
     pub metadata: Value,
 }
 
@@ -49,7 +51,12 @@ pub struct NewEvent<'a> {
 }
 
 /// Running rows whose lease has expired belong to a process that died: they
-/// become `timeout` (with a warning event each), which frees their slot.
+/// become `timeout` (with a warning event each), which frees their slot, and
+/// in the same statement give back what they held: their `work_queue` items
+/// (`running` -> `pending`) and their outbox rows in `sending` (-> `pending`,
+/// due at once; the attempt counts, the send may have happened). Expiry is
+/// decided on the database's clock (`now()`), never the caller's
+/// (docs/architecture.md §3); `now` only stamps the record.
 pub async fn sweep(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"
@@ -59,13 +66,28 @@ pub async fn sweep(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Uuid>, sqlx:
                    completed_at = $1,
                    error_message = 'lease expired at ' || to_char(lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
                                    || ' before the run finished (process killed, crashed or frozen)'
-             WHERE status = 'running' AND lease_expires_at < $1
+             WHERE status = 'running' AND lease_expires_at < now()
          RETURNING id, job_type, started_at, lease_expires_at
+        ), items AS (
+            UPDATE work_queue q
+               SET status = 'pending', lease_expires_at = NULL, held_by = NULL
+              FROM swept s
+             WHERE q.status = 'running' AND q.held_by = s.id
+         RETURNING s.id AS run
+        ), mails AS (
+            UPDATE notifications n
+               SET status = 'pending', claimed_until = NULL, held_by = NULL,
+                   last_error = 'released: the run sending it died'
+              FROM swept s
+             WHERE n.status = 'sending' AND n.held_by = s.id
+         RETURNING s.id AS run
         ), events AS (
             INSERT INTO sync_events (job_id, event_type, source, status, message, details, created_at)
             SELECT id, 'run_swept', 'ledger', 'warning', 'lease expired; run marked timeout',
                    jsonb_build_object('job_type', job_type, 'started_at', started_at,
-                                      'lease_expires_at', lease_expires_at),
+                                      'lease_expires_at', lease_expires_at,
+                                      'released_queue_items', (SELECT count(*) FROM items i WHERE i.run = swept.id),
+                                      'released_outbox_rows', (SELECT count(*) FROM mails m WHERE m.run = swept.id)),
                    $1
               FROM swept
         )
@@ -88,7 +110,7 @@ pub async fn claim(pool: &PgPool, run: &NewRun<'_>) -> Result<Claim, sqlx::Error
                                      max_attempts, started_at, lease_expires_at, metadata)
             SELECT $1, $2, $3, $4, 'running', $5,
                    (SELECT count(*) + 1 FROM job_history WHERE job_type = $2 AND slot = $4)::int,
-                   $6, $7, $8, $9
+                   $6, $7, now() + make_interval(secs => $8), $9
              WHERE NOT EXISTS (SELECT 1 FROM job_pauses WHERE job_type = $2)
             ON CONFLICT DO NOTHING
             RETURNING id
@@ -100,7 +122,7 @@ pub async fn claim(pool: &PgPool, run: &NewRun<'_>) -> Result<Claim, sqlx::Error
             run.trigger,
             run.max_attempts,
             run.started_at,
-            run.lease_expires_at,
+            run.lease.as_secs_f64(),
             run.metadata,
         )
         .fetch_optional(pool)
@@ -212,10 +234,13 @@ pub async fn run_status(pool: &PgPool, id: Uuid) -> Result<Option<String>, sqlx:
 }
 
 /// Writes events in one statement, so a task's summary and its findings land
-/// together or not at all.
-pub async fn record_events(pool: &PgPool, events: &[NewEvent<'_>]) -> Result<(), sqlx::Error> {
+/// together or not at all. Fenced like `finish`: events of a run the ledger
+/// no longer counts as running (swept, abandoned, finished) are dropped in
+/// the same statement. Events of an id the ledger never had (a bare context:
+/// seed, bench) are written. Returns how many were written.
+pub async fn record_events(pool: &PgPool, events: &[NewEvent<'_>]) -> Result<u64, sqlx::Error> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let col = |f: fn(&NewEvent<'_>) -> String| events.iter().map(f).collect::<Vec<_>>();
     let job_ids: Vec<Option<Uuid>> = events.iter().map(|e| e.job_id).collect();
@@ -224,12 +249,16 @@ pub async fn record_events(pool: &PgPool, events: &[NewEvent<'_>]) -> Result<(),
     let processed: Vec<i64> = events.iter().map(|e| e.records_processed).collect();
     let failed: Vec<i64> = events.iter().map(|e| e.records_failed).collect();
     let created: Vec<DateTime<Utc>> = events.iter().map(|e| e.created_at).collect();
-    sqlx::query!(
+    let done = sqlx::query!(
         r#"
         INSERT INTO sync_events (job_id, event_type, source, status, message, details,
                                  duration_ms, records_processed, records_failed, created_at)
-        SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+        SELECT e.* FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
                              $6::jsonb[], $7::int8[], $8::int8[], $9::int8[], $10::timestamptz[])
+                        AS e(job_id, event_type, source, status, message, details,
+                             duration_ms, records_processed, records_failed, created_at)
+         WHERE NOT EXISTS (SELECT 1 FROM job_history h
+                            WHERE h.id = e.job_id AND h.status <> 'running')
         "#,
         &job_ids as &[Option<Uuid>],
         &col(|e| e.event_type.to_owned()),
@@ -244,5 +273,5 @@ pub async fn record_events(pool: &PgPool, events: &[NewEvent<'_>]) -> Result<(),
     )
     .execute(pool)
     .await?;
-    Ok(())
+    Ok(done.rows_affected())
 }

@@ -156,6 +156,48 @@ impl App {
 #[derive(Clone, Copy, Debug)]
 pub struct InvocationDeadline(pub std::time::SystemTime);
 
+/// When the request reached the core: the instant (the budget is measured
+/// from it) and the app's clock then (the run's logical start). `handle`
+/// records it before anything else, so the pause check, sweep, claim and
+/// healthcheck ping all count against the budget (docs/architecture.md §4).
+#[derive(Clone, Copy, Debug)]
+pub struct Arrival {
+    pub at: Instant,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+impl Arrival {
+    pub fn now(clock: &dyn Clock) -> Self {
+        Self {
+            at: Instant::now(),
+            now: clock.now(),
+        }
+    }
+}
+
+/// JOB_BUDGET_SECS must fit every route: at most its maxDuration (vercel.json)
+/// minus the bookkeeping margin. Above it the platform would kill runs that
+/// think they have time, and leave `running` rows for the lease to sweep.
+/// The error is a startup error naming the variable.
+pub fn check_budget(budget: Option<Duration>, specs: &[RouteSpec]) -> Result<(), String> {
+    let Some(budget) = budget else { return Ok(()) };
+    match specs
+        .iter()
+        .find(|s| budget > budget_within(s.max_duration))
+    {
+        None => Ok(()),
+        Some(s) => Err(format!(
+            "JOB_BUDGET_SECS = {} s is above {}'s maxDuration ({} s in vercel.json) minus the {} s \
+             kept for bookkeeping; set it to at most {} s or unset it",
+            budget.as_secs_f64(),
+            s.path,
+            s.max_duration.as_secs(),
+            crate::schedule::BOOKKEEPING_MARGIN.as_secs(),
+            budget_within(s.max_duration).as_secs_f64(),
+        )),
+    }
+}
+
 /// The outbound client every task shares: bounded in time, no redirects.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -206,8 +248,10 @@ fn route_index(app: &App, name: &str) -> usize {
 }
 
 pub async fn handle(app: &App, index: usize, req: Request<Body>) -> Response {
+    let arrival = Arrival::now(app.clock.as_ref());
     let route = &app.routes[index];
     let (mut parts, body) = req.into_parts();
+    parts.extensions.insert(arrival);
     // A route takes no body, except the dashboard's "Run now" form, whose
     // only field is its CSRF token.
     let from_form = is_form(&parts.headers);
@@ -276,8 +320,4 @@ pub(crate) fn check_method(method: &Method) -> Result<(), HandleError> {
     } else {
         Err(HandleError::MethodNotAllowed)
     }
-}
-
-pub(crate) fn deadline_after(budget: Duration) -> Instant {
-    Instant::now() + budget
 }

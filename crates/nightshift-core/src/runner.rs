@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -51,7 +50,8 @@ pub struct RunPlan<'a> {
     pub ledger: &'a PgPool,
     pub run_id: Uuid,
     pub job_type: &'static str,
-    pub now: DateTime<Utc>,
+    /// The run's logical time, started when the request arrived.
+    pub clock: crate::clock::RunClock,
     pub deadline: Instant,
     pub budget: Duration,
     pub cfg: Arc<Config>,
@@ -100,7 +100,8 @@ async fn run_one(
     let name = task.name();
     let ctx = TaskContext {
         pool: plan.pool.clone(),
-        now: plan.now,
+        now: plan.clock.start(),
+        clock: plan.clock,
         deadline: soft,
         run_id: plan.run_id,
         job_type: plan.job_type,
@@ -229,9 +230,7 @@ async fn record(
         "more_work": outcome.more_work,
         "details": outcome.details,
     });
-    // Logical time of the run plus real time elapsed in it.
-    let since_start = Instant::now().saturating_duration_since(plan.deadline - plan.budget);
-    let created_at = plan.now + chrono::Duration::from_std(since_start).unwrap_or_default();
+    let created_at = plan.clock.now();
     let mut rows = vec![NewEvent {
         job_id: Some(plan.run_id),
         event_type: "task",
@@ -256,5 +255,12 @@ async fn record(
         records_failed: 0,
         created_at,
     }));
-    ledger::record_events(plan.ledger, &rows).await
+    let written = ledger::record_events(plan.ledger, &rows).await?;
+    if written < rows.len() as u64 {
+        tracing::warn!(
+            task = name,
+            "the run lost its lease: its events were not written (fenced)"
+        );
+    }
+    Ok(())
 }

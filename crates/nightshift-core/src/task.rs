@@ -32,9 +32,13 @@ pub trait Task: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct TaskContext {
     pub pool: PgPool,
-    /// Logical time of the run. Tasks never read the wall clock, so tests can
-    /// drive slots, leases and windows with a fake one.
+    /// Logical time of the run's start: what dates, slots and windows are
+    /// reckoned from. Tasks never read the wall clock, so tests can drive
+    /// them with a fake one.
     pub now: DateTime<Utc>,
+    /// The run's advancing logical time (`now` plus elapsed): for times a
+    /// task computes as it goes (a not-before after a rate limit).
+    pub clock: crate::clock::RunClock,
     /// When this task must have stopped. Long tasks check it between batches
     /// and return `more_work: true` instead of being cut off.
     pub deadline: Instant,

@@ -1,9 +1,11 @@
 //! nightshift-status: monitoring over HTTP. `GET /api/status` (JSON, or the
-//! dashboard with `format=html`), `GET /api/health` (no auth, one word),
+//! dashboard with `format=html`), `GET /api/health` (no auth, one word: the
+//! system only, see `health`),
 //! pause/resume, the dashboard's sign-in, and the latest weekly report.
 //! Read-only except pause/resume; runs are started by the routes themselves.
 
 pub mod data;
+pub mod health;
 pub mod openapi;
 pub mod page;
 mod report;
@@ -36,6 +38,12 @@ pub fn paths() -> Vec<&'static str> {
 }
 
 fn routes() -> Vec<(&'static str, MethodRouter<Arc<App>>)> {
+    // One health cache per router, so per process (and per app in tests).
+    let cache = Arc::new(health::Cache::default());
+    let health = move |State(app): State<Arc<App>>, method: Method| {
+        let cache = cache.clone();
+        async move { health::answer(app, &cache, method).await }
+    };
     vec![
         ("/api/status", any(status)),
         ("/api/health", any(health)),
@@ -148,41 +156,6 @@ pub(crate) fn html(code: StatusCode, page: &impl askama::Template) -> Response {
             .into_response(),
         Err(e) => HandleError::Internal(format!("rendering the page: {e}")).into_response(),
     }
-}
-
-/// For load balancers and uptime monitors: no auth, so nothing but one word.
-async fn health(State(app): State<Arc<App>>, method: Method) -> Response {
-    if method != Method::GET && method != Method::HEAD {
-        return HandleError::MethodNotAllowedOnly("GET, HEAD").into_response();
-    }
-    let verdict = match app.db.ready().await {
-        Ok(pool) => nightshift_tasks::weekly::health_check::assess(
-            pool,
-            &app.specs(),
-            app.clock.now(),
-            &app.cfg.delivery,
-        )
-        .await
-        .map(|h| data::level_name(h.status))
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "health assessment failed");
-            "critical"
-        }),
-        Err(e) => {
-            tracing::error!(error = %e, "health: database not ready");
-            "critical"
-        }
-    };
-    let (code, word) = match verdict {
-        "healthy" => (StatusCode::OK, "ok"),
-        other => (StatusCode::SERVICE_UNAVAILABLE, other),
-    };
-    (
-        code,
-        [(header::CACHE_CONTROL, "no-store")],
-        format!("{word}\n"),
-    )
-        .into_response()
 }
 
 async fn job_action(

@@ -71,6 +71,7 @@ pub(crate) fn bare_context(app: &Arc<App>, pool: &sqlx::PgPool, route: &str) -> 
     TaskContext {
         pool: pool.clone(),
         now: chrono::Utc::now(),
+        clock: nightshift_core::clock::RunClock::starting(chrono::Utc::now()),
         deadline: tokio::time::Instant::now() + Duration::from_secs(3600),
         run_id: Uuid::new_v4(),
         job_type: spec.job_type,

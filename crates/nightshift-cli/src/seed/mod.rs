@@ -158,6 +158,9 @@ async fn history(pool: &sqlx::PgPool, now: DateTime<Utc>, days: u32) -> anyhow::
         let ctx = TaskContext {
             pool: pool.clone(),
             now: now - chrono::Duration::days(i64::from(back)),
+            clock: nightshift_core::clock::RunClock::starting(
+                now - chrono::Duration::days(i64::from(back)),
+            ),
             deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(600),
             run_id: uuid::Uuid::new_v4(),
             job_type: "daily_sync",

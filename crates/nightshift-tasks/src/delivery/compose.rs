@@ -90,6 +90,7 @@ mod tests {
             dedupe_key: "k".into(),
             attempts: 1,
             report_id: None,
+            held_by: None,
         };
         let msg = slack(&row, Some("https://ops.example.com/api/status?format=html"));
         let blocks = msg.blocks.unwrap().to_string();

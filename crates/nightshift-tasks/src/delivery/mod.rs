@@ -86,7 +86,7 @@ impl Task for DeliverNotifications {
                 break;
             }
             let limit = BATCH.min(quota - attempted);
-            let rows = outbox::claim(&ctx.pool, ctx.now, &channels, limit)
+            let rows = outbox::claim(&ctx.pool, ctx.run_id, ctx.clock.now(), &channels, limit)
                 .await
                 .context("claiming due notifications")?;
             if rows.is_empty() {
@@ -218,9 +218,16 @@ async fn settle(
     };
     match result {
         Ok(provider_id) => {
-            outbox::mark_sent(&ctx.pool, row, ctx.now, provider_id.as_deref()).await?;
-            tracing::info!(id = row.id, kind = %row.kind, to = %who, "notification sent");
-            tally.sent += 1;
+            let now = ctx.clock.now();
+            if outbox::mark_sent(&ctx.pool, row, now, provider_id.as_deref()).await? {
+                tracing::info!(id = row.id, kind = %row.kind, to = %who, "notification sent");
+                tally.sent += 1;
+            } else {
+                // Sent, but the run lost its lease meanwhile: the row was
+                // released (or re-claimed) and may go out again, once.
+                tracing::warn!(id = row.id, kind = %row.kind, to = %who,
+                               "notification sent after the run lost its lease; not marked (fenced)");
+            }
         }
         Err(err) => {
             let message = err.to_string();
@@ -234,6 +241,8 @@ async fn settle(
                     retry_after: *retry_after,
                 },
             };
+            // The retry schedule (15, 30, 60 min) is reckoned from the run's start:
+            // a delay of minutes, not a lease; the lease is the database's.
             let next = outbox::mark_failed(&ctx.pool, row, ctx.now, failure).await?;
             tracing::warn!(id = row.id, kind = %row.kind, to = %who, attempt = row.attempts,
                            next = ?next, error = %message, "notification not delivered");

@@ -9,10 +9,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
+use uuid::Uuid;
 
-/// How long a claimed row belongs to its sender. Far above the transports'
-/// own timeouts, so a live sender always finishes inside its lease.
-pub const LEASE: Duration = Duration::minutes(10);
+/// How long a claimed row belongs to its sender, from the claim, on the
+/// database's clock (a sender's clock, or its run's start, never shortens
+/// it). Far above the transports' own timeouts, so a live sender always
+/// finishes inside its lease.
+pub const LEASE: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// The first attempt, then retries after 15, 30 and 60 minutes.
 pub const RETRY_DELAYS: [Duration; 3] = [
@@ -34,14 +37,19 @@ pub struct Claimed {
     /// Counting this one.
     pub attempts: i32,
     pub report_id: Option<i64>,
+    /// The run sending it: only that run may settle it, while it holds its lease.
+    pub held_by: Option<Uuid>,
 }
 
-/// Takes up to `limit` due rows of the given channels: pending ones whose
-/// time has come and `sending` ones whose sender's lease ran out. The lowest
+/// Takes up to `limit` due rows of the given channels for `run`: pending ones
+/// whose time has come (`now`, the run's advancing logical time, against
+/// the retry schedule) and `sending` ones whose sender's lease ran out (on
+/// the database's clock). The lowest
 /// priority number goes first (report, critical, digest, bulk), so the per-run
 /// cap is spent on what matters most and bulk mail waits, never the reverse.
 pub async fn claim(
     pool: &PgPool,
+    run: Uuid,
     now: DateTime<Utc>,
     channels: &[String],
     limit: i64,
@@ -53,27 +61,30 @@ pub async fn claim(
             SELECT id FROM notifications
              WHERE channel = ANY($2)
                AND ((status = 'pending' AND next_attempt_at <= $1)
-                 OR (status = 'sending' AND claimed_until <= $1))
+                 OR (status = 'sending' AND claimed_until <= now()))
              ORDER BY priority, next_attempt_at, id
              LIMIT $3
                FOR UPDATE SKIP LOCKED
         )
         UPDATE notifications n
-           SET status = 'sending', claimed_until = $4, attempts = n.attempts + 1
+           SET status = 'sending', claimed_until = now() + make_interval(secs => $4),
+               attempts = n.attempts + 1, held_by = $5
           FROM due WHERE n.id = due.id
         RETURNING n.id, n.kind, n.recipient, n.channel, n.subject, n.body, n.dedupe_key,
-                  n.attempts, n.report_id
+                  n.attempts, n.report_id, n.held_by
         "#,
         now,
         channels,
         limit,
-        now + LEASE,
+        LEASE.as_secs_f64(),
+        run,
     )
     .fetch_all(pool)
     .await
 }
 
-/// Only the sender holding the claim (same attempt number) may settle it.
+/// Only the sender holding the claim (same attempt number, same run, the
+/// run still holding its lease) may settle it; false when it lost it.
 pub async fn mark_sent(
     pool: &PgPool,
     row: &Claimed,
@@ -82,15 +93,18 @@ pub async fn mark_sent(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         r#"
-        UPDATE notifications
-           SET status = 'sent', sent_at = $3, claimed_until = NULL, last_error = NULL,
+        UPDATE notifications n
+           SET status = 'sent', sent_at = $3, claimed_until = NULL, held_by = NULL, last_error = NULL,
                provider_message_id = $4
          WHERE id = $1 AND attempts = $2 AND status = 'sending'
+           AND held_by IS NOT DISTINCT FROM $5
+           AND NOT EXISTS (SELECT 1 FROM job_history h WHERE h.id = n.held_by AND h.status <> 'running')
         "#,
         row.id,
         row.attempts,
         now,
         provider_id,
+        row.held_by,
     )
     .execute(pool)
     .await?;
@@ -123,16 +137,19 @@ pub async fn mark_failed(
     let error: String = error.chars().take(1000).collect();
     sqlx::query!(
         r#"
-        UPDATE notifications
+        UPDATE notifications n
            SET status = CASE WHEN $4::timestamptz IS NULL THEN 'dead' ELSE 'pending' END,
                next_attempt_at = coalesce($4, next_attempt_at),
-               claimed_until = NULL, last_error = $3
+               claimed_until = NULL, held_by = NULL, last_error = $3
          WHERE id = $1 AND attempts = $2 AND status = 'sending'
+           AND held_by IS NOT DISTINCT FROM $5
+           AND NOT EXISTS (SELECT 1 FROM job_history h WHERE h.id = n.held_by AND h.status <> 'running')
         "#,
         row.id,
         row.attempts,
         error,
         next,
+        row.held_by,
     )
     .execute(pool)
     .await?;
@@ -175,13 +192,17 @@ pub async fn release(pool: &PgPool, row: &Claimed, error: &str) -> Result<(), sq
     let error: String = error.chars().take(1000).collect();
     sqlx::query!(
         r#"
-        UPDATE notifications
-           SET status = 'pending', claimed_until = NULL, attempts = attempts - 1, last_error = $3
+        UPDATE notifications n
+           SET status = 'pending', claimed_until = NULL, held_by = NULL, attempts = attempts - 1,
+               last_error = $3
          WHERE id = $1 AND attempts = $2 AND status = 'sending'
+           AND held_by IS NOT DISTINCT FROM $4
+           AND NOT EXISTS (SELECT 1 FROM job_history h WHERE h.id = n.held_by AND h.status <> 'running')
         "#,
         row.id,
         row.attempts,
         error,
+        row.held_by,
     )
     .execute(pool)
     .await?;

@@ -71,7 +71,9 @@ impl Task for WatchJobs {
 async fn latest_run_findings(ctx: &TaskContext, spec: &RouteSpec) -> anyhow::Result<Vec<Finding>> {
     let latest = sqlx::query!(
         r#"
-        SELECT id, status, started_at, execution_time_ms, lease_expires_at, error_message
+        SELECT id, status, started_at, execution_time_ms, error_message,
+               -- On the database's clock, as the sweep decides it.
+               (status = 'running' AND lease_expires_at < now()) AS "lease_lost!"
           FROM job_history
          WHERE job_type = $1 AND id <> $2
          ORDER BY started_at DESC
@@ -87,7 +89,7 @@ async fn latest_run_findings(ctx: &TaskContext, spec: &RouteSpec) -> anyhow::Res
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
-    let lease_lost = run.status == "running" && run.lease_expires_at.is_some_and(|l| l < ctx.now);
+    let lease_lost = run.lease_lost;
     let swept = run.status == "timeout"
         && run
             .error_message

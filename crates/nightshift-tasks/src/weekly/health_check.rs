@@ -88,13 +88,12 @@ pub async fn assess(
                    count(*) FILTER (WHERE status IN ('failed', 'timeout') AND started_at > $2) AS "failures!",
                    count(*) FILTER (WHERE (status = 'timeout' AND error_message LIKE 'lease expired%'
                                            AND completed_at > $3)
-                                       OR (status = 'running' AND lease_expires_at < $4)) AS "stuck!"
+                                       OR (status = 'running' AND lease_expires_at < now())) AS "stuck!"
               FROM job_history WHERE job_type = $1
             "#,
             spec.job_type,
             now - FAILURE_WINDOW,
             now - Duration::hours(24),
-            now,
         )
         .fetch_one(pool)
         .await

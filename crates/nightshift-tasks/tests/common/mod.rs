@@ -28,6 +28,7 @@ pub fn ctx_with_cfg(pool: &PgPool, now: DateTime<Utc>, cfg: Config) -> TaskConte
     TaskContext {
         pool: pool.clone(),
         now,
+        clock: nightshift_core::clock::RunClock::starting(now),
         deadline: tokio::time::Instant::now() + Duration::from_secs(30),
         run_id: Uuid::new_v4(),
         job_type: "hourly_metrics",
@@ -78,7 +79,9 @@ pub async fn plant(pool: &PgPool, r: Run<'_>) -> Uuid {
                                   lease_expires_at, execution_time_ms, error_message)
          VALUES (gen_random_uuid(), $1, '/api/cron/x', $2, $3, 'cron', $4,
                  CASE WHEN $3 = 'running' THEN NULL ELSE $4 + make_interval(secs => coalesce($5, 0) / 1000.0) END,
-                 $6, $5, $7)
+                 -- A running row's lease is live on the database's clock,
+                 -- the one leases are decided on (docs/architecture.md §3).
+                 CASE WHEN $3 = 'running' THEN now() + interval '10 minutes' ELSE $6 END, $5, $7)
          RETURNING id",
     )
     .bind(r.job_type)

@@ -118,11 +118,12 @@ async fn worker(
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
     let mapping = Mapping::from_config(&ctx.cfg);
-    let lease = ctx.now
-        + chrono::Duration::from_std(ctx.time_left()).unwrap_or_default()
-        + chrono::Duration::minutes(2);
+    let run = ctx.run_id;
     while !stop.load(Ordering::SeqCst) && ctx.has_time_for(std::time::Duration::from_secs(1)) {
-        let Some(item) = queue::claim(&ctx.pool, ctx.now, lease)
+        // The item outlives the run's deadline by two minutes, so a walk cut
+        // off at the deadline still owns it while it puts it back.
+        let lease = ctx.time_left() + std::time::Duration::from_secs(120);
+        let Some(item) = queue::claim(&ctx.pool, run, ctx.clock.now(), lease)
             .await
             .context("claiming a project")?
         else {
@@ -131,45 +132,57 @@ async fn worker(
         let outcome = match walk::walk(ctx, gh, &mapping, &item).await {
             Ok(o) => o,
             Err(e) => {
-                queue::release(&ctx.pool, item.id, None).await?;
+                queue::release(&ctx.pool, run, item.id, None).await?;
                 return Err(e);
             }
         };
         let mut t = tally.lock().await;
-        let (stored, event) = match outcome {
+        let (stored, event, settled) = match outcome {
             Outcome::Done {
                 stored,
                 not_modified,
                 pages,
             } => {
                 t.pages += i64::from(pages);
-                queue::finish(&ctx.pool, item.id, ctx.now, None).await?;
+                let settled = queue::finish(&ctx.pool, run, item.id, ctx.clock.now(), None).await?;
                 t.synced += 1;
                 t.not_modified += i64::from(not_modified);
-                (stored, None)
+                (stored, None, settled)
             }
             Outcome::Paused {
                 not_before,
                 reason,
                 stored,
             } => {
-                queue::release(&ctx.pool, item.id, not_before).await?;
+                let settled = queue::release(&ctx.pool, run, item.id, not_before).await?;
                 t.paused += 1;
                 let deadline = reason == "deadline";
                 (
                     stored,
                     (!deadline).then(|| event(&item, EventStatus::Warning, "sync_paused", reason)),
+                    settled,
                 )
             }
             Outcome::Failed { error, stored } => {
-                queue::finish(&ctx.pool, item.id, ctx.now, Some(&error)).await?;
+                let now = ctx.clock.now();
+                let settled = queue::finish(&ctx.pool, run, item.id, now, Some(&error)).await?;
                 t.failed += 1;
                 (
                     stored,
                     Some(event(&item, EventStatus::Warning, "sync_failed", error)),
+                    settled,
                 )
             }
         };
+        if !settled {
+            // The ledger swept this run (or another took the item): what it
+            // held is someone else's now; stop rather than work on.
+            stop.store(true, Ordering::SeqCst);
+            anyhow::bail!(
+                "the run lost its lease on {}; its queue writes were fenced",
+                item.repo
+            );
+        }
         t.bugs += stored.bugs;
         t.pull_requests += stored.pull_requests;
         t.not_bugs += stored.not_bugs;

@@ -236,7 +236,9 @@ async fn stop(
             })
         }
         GitHubError::SecondaryLimit { retry_after } => Ok(Outcome::Paused {
-            not_before: Some(ctx.now + chrono::Duration::from_std(retry_after).unwrap_or_default()),
+            not_before: Some(
+                ctx.clock.now() + chrono::Duration::from_std(retry_after).unwrap_or_default(),
+            ),
             reason: format!(
                 "secondary rate limit: retry after {} s",
                 retry_after.as_secs()
