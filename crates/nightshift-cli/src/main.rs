@@ -4,6 +4,7 @@
 mod backup;
 mod bench;
 mod check;
+mod dburl;
 mod ops;
 mod outbox;
 mod people;
@@ -161,14 +162,11 @@ async fn main() -> anyhow::Result<()> {
 }
 
 pub(crate) async fn connect() -> anyhow::Result<sqlx::PgPool> {
-    let url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
-    sqlx::PgPool::connect(&url)
-        .await
-        .context("connecting to DATABASE_URL")
+    dburl::connect().await
 }
 
 async fn migrate() -> anyhow::Result<()> {
-    let pool = connect().await?;
+    let pool = dburl::migration_pool().await?;
     MIGRATOR.run(&pool).await.context("applying migrations")?;
     let applied = MIGRATOR.iter().count();
     println!("migrations up to date ({applied} known to this binary)");
