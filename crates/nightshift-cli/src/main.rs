@@ -7,6 +7,7 @@ mod backup;
 mod bench;
 mod check;
 mod completions;
+mod dburl;
 mod listing;
 mod ops;
 mod outbox;
@@ -197,11 +198,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
 }
 
 pub(crate) async fn connect() -> anyhow::Result<sqlx::PgPool> {
-    let url = std::env::var("DATABASE_URL")
-        .context("DATABASE_URL is not set (or pass --database-url)")?;
-    sqlx::PgPool::connect(&url)
-        .await
-        .context("connecting to DATABASE_URL")
+    dburl::connect().await
 }
 
 /// The app's pool, connected and migrated-checked.
@@ -215,7 +212,7 @@ pub(crate) async fn pool_of(app: &nightshift_core::App) -> anyhow::Result<sqlx::
 }
 
 async fn migrate() -> anyhow::Result<()> {
-    let pool = connect().await?;
+    let pool = dburl::migration_pool().await?;
     MIGRATOR.run(&pool).await.context("applying migrations")?;
     let applied = MIGRATOR.iter().count();
     println!("migrations up to date ({applied} known to this binary)");

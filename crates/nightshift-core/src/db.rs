@@ -37,14 +37,7 @@ impl Db {
                 schema_checked: OnceCell::new(),
             });
         };
-        let mut opts = PgConnectOptions::from_str(url.expose_secret())
-            .map_err(|e| HandleError::Internal(format!("DATABASE_URL is invalid: {}", redact(&e))))?
-            .application_name("nightshift");
-        if cfg.pgbouncer_mode() {
-            // Transaction poolers hand each transaction a different server
-            // connection; named prepared statements would not be there.
-            opts = opts.statement_cache_capacity(0);
-        }
+        let opts = connect_options(url.expose_secret(), cfg.pgbouncer_mode())?;
         let pool = pool_options(cfg.db_max_connections).connect_lazy_with(opts);
         Ok(Self::from_pool(pool))
     }
@@ -84,6 +77,25 @@ impl Db {
     pub fn pool(&self) -> Option<&PgPool> {
         self.pool.as_ref()
     }
+}
+
+/// How every pool of ours connects (the routes', the ledger's, the CLI's).
+/// `pooler`: a transaction-mode pooler (PgBouncer, Supabase, Neon) hands each
+/// transaction, even each Sync, to any server connection, so no prepared
+/// statement may outlive its batch: the cache is off, which with the patched
+/// sqlx-postgres (vendor/README.md) makes every statement unnamed and
+/// self-contained. `extra_float_digits` is left out of the startup packet:
+/// PgBouncer refuses unknown startup parameters unless configured to ignore
+/// them, and since Postgres 12 the server's default already prints floats
+/// exactly. docs/decisions.md, "Behind a pooler" in README.md.
+pub fn connect_options(url: &str, pooler: bool) -> Result<PgConnectOptions, HandleError> {
+    let mut opts = PgConnectOptions::from_str(url)
+        .map_err(|e| HandleError::Internal(format!("DATABASE_URL is invalid: {}", redact(&e))))?
+        .application_name("nightshift");
+    if pooler {
+        opts = opts.statement_cache_capacity(0).extra_float_digits(None);
+    }
+    Ok(opts)
 }
 
 /// Small and lazy: serverless containers multiply connections, and a cold

@@ -34,7 +34,7 @@ pub async fn check() -> Vec<Problem> {
             "DATABASE_URL",
             "not set; point it at your Postgres",
         )),
-        Some(url) => out.extend(database(url.expose_secret()).await),
+        Some(url) => out.extend(database(url.expose_secret(), cfg.pgbouncer_mode()).await),
     }
     let wants_mail = std::env::var("REPORT_EMAILS").is_ok_and(|v| !v.trim().is_empty());
     let transport = ["SMTP_URL", "RESEND_API_KEY", "SENDGRID_API_KEY"]
@@ -52,11 +52,15 @@ pub async fn check() -> Vec<Problem> {
     out
 }
 
-async fn database(url: &str) -> Vec<Problem> {
+async fn database(url: &str, pooler: bool) -> Vec<Problem> {
+    let opts = match nightshift_core::db::connect_options(url, pooler) {
+        Ok(o) => o,
+        Err(e) => return vec![Problem::new("DATABASE_URL", e.to_string())],
+    };
     let pool = match sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect(url)
+        .connect_with(opts)
         .await
     {
         Ok(p) => p,
