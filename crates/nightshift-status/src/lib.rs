@@ -17,7 +17,7 @@ use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
-use http::{HeaderMap, Method, StatusCode, header};
+use http::{Method, StatusCode, header};
 use nightshift_core::auth::{self, FormToken};
 use nightshift_core::route::{DASHBOARD_PATH, form_field, is_form, read_form, see_other};
 use nightshift_core::{App, HandleError, pause};
