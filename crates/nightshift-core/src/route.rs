@@ -67,6 +67,9 @@ impl App {
 
     /// An app over an existing pool (tests, the CLI).
     pub fn with_db(cfg: Config, db: Db, routes: Vec<Route>) -> Self {
+        let mut throttle = crate::throttle::ThrottlePolicy::default();
+        throttle.per_address.failures = cfg.auth_failures_per_client;
+        throttle.global.failures = cfg.auth_failures_global;
         Self {
             cfg: Arc::new(cfg),
             db,
@@ -75,7 +78,7 @@ impl App {
             retry: RetryPolicy::default(),
             http: http_client(),
             inflight: Arc::default(),
-            throttle: Default::default(),
+            throttle,
         }
     }
 

@@ -60,6 +60,10 @@ pub struct Config {
     /// Dead-man's switch (Healthchecks.io protocol): pinged at each run's
     /// start and end. Holds the check's key, so it is never logged.
     pub healthcheck_url: Option<SecretString>,
+    /// Wrong secrets one client address, and all together, may present before
+    /// the back-off (crate::throttle) starts.
+    pub auth_failures_per_client: u32,
+    pub auth_failures_global: u32,
 }
 
 impl Default for Config {
@@ -87,6 +91,8 @@ impl Default for Config {
             archive_retention_days: 365,
             log_retention_days: 30,
             healthcheck_url: None,
+            auth_failures_per_client: 5,
+            auth_failures_global: 100,
         }
     }
 }
@@ -175,6 +181,9 @@ impl Config {
         let max_emails_per_run = parse_number(&get, "MAX_EMAILS_PER_RUN", 100, 1..=100_000)?;
         let archive_retention_days = parse_number(&get, "ARCHIVE_RETENTION_DAYS", 365, 1..=36_500)?;
         let log_retention_days = parse_number(&get, "LOG_RETENTION_DAYS", 30, 1..=36_500)?;
+        let auth_failures_per_client =
+            parse_number(&get, "AUTH_FAILURES_PER_CLIENT", 5, 1..=1_000_000)?;
+        let auth_failures_global = parse_number(&get, "AUTH_FAILURES_GLOBAL", 100, 1..=1_000_000)?;
         let export_with_archive = match get("EXPORT_WITH_ARCHIVE") {
             None => false,
             Some(v) => parse_bool(&v).ok_or_else(|| ConfigError::Invalid {
@@ -205,6 +214,8 @@ impl Config {
             max_emails_per_run,
             archive_retention_days,
             log_retention_days,
+            auth_failures_per_client,
+            auth_failures_global,
             healthcheck_url: healthcheck_url.map(SecretString::from),
             delivery,
             github_api_url,

@@ -155,3 +155,22 @@ fn log_retention_and_archive_export_parse_with_defaults() {
     let e = cfg(&[("EXPORT_WITH_ARCHIVE", "sometimes")]).unwrap_err();
     assert!(e.to_string().contains("EXPORT_WITH_ARCHIVE"), "{e}");
 }
+
+#[test]
+fn auth_failure_limits_default_and_parse() {
+    let c = cfg(&[]).unwrap();
+    assert_eq!(
+        (c.auth_failures_per_client, c.auth_failures_global),
+        (5, 100)
+    );
+    let c = cfg(&[
+        ("AUTH_FAILURES_PER_CLIENT", "20"),
+        ("AUTH_FAILURES_GLOBAL", "5000"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (c.auth_failures_per_client, c.auth_failures_global),
+        (20, 5000)
+    );
+    assert!(cfg(&[("AUTH_FAILURES_PER_CLIENT", "0")]).is_err());
+}
