@@ -115,6 +115,7 @@ async fn a_deployment_comes_back_from_its_export_row_for_row(pool: PgPool) {
         routes: t.app.specs(),
         http: t.app.http.clone(),
         worker: false,
+        follow_up: None,
     };
     let report = Export::default().run(&ctx).await.unwrap();
     assert!(!report.more_work);

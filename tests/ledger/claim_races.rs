@@ -24,6 +24,7 @@ fn new_run(slot: &str) -> NewRun<'static> {
         started_at: at(slot),
         lease: std::time::Duration::from_secs(600),
         metadata: serde_json::json!({}),
+        follows: None,
     }
 }
 
@@ -59,7 +60,7 @@ async fn a_holder_that_finishes_mid_claim_does_not_cost_the_slot(pool: PgPool) {
     let claim = ledger::claim(&pool, &run).await.unwrap();
     assert_eq!(
         claim,
-        Claim::Claimed,
+        Claim::Claimed { attempt: 1 },
         "the slot is free once the holder is done"
     );
     let status: String = sqlx::query_scalar("SELECT status FROM job_history WHERE id = $1")

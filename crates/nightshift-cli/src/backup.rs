@@ -58,6 +58,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
         routes: app.specs(),
         http: app.http.clone(),
         worker: false,
+        follow_up: None,
     };
     let report = Export::default().run(&ctx).await?;
     if report.more_work {

@@ -16,6 +16,7 @@ use crate::auth::{FormToken, authorize_action};
 use crate::clock::RunClock;
 use crate::delivery::ScheduledDelivery;
 use crate::error::HandleError;
+use crate::follow_up::{self, Decision};
 use crate::ledger::{self, Claim, Finish, NewRun};
 use crate::options::RunOptions;
 use crate::pause;
@@ -37,6 +38,14 @@ pub struct RunAnswer {
     pub duration_ms: u64,
     pub budget_ms: u64,
     pub more_work: bool,
+    /// The slot's attempt this run is (1 for its first run; retries and
+    /// continuations count on). Absent when nothing was claimed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<i32>,
+    /// The follow-up of the slot this run asked for: `{kind, after_ms}`
+    /// (crates/nightshift-core/src/follow_up.rs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<serde_json::Value>,
     pub swept: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -104,12 +113,17 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     let spec = &route.spec;
     let now = arrival.now;
     let clock = RunClock::new(now, arrival.at);
-    // A scheduled delivery claims the slot its event names, however late.
+    // A scheduled delivery claims the slot its event names, however late;
+    // a heartbeat's call, the slot it follows up or catches up.
+    let slot_call = crate::slot_call::resolve(ledger_pool, spec, &opts, now).await?;
     let slot_time = match delivery {
         Some(d) => d.slot_time(now)?,
         None => now,
     };
-    let slot = (!opts.is_unscheduled()).then(|| spec.schedule.slot_at(slot_time));
+    let slot = match &slot_call {
+        Some(c) => Some(c.slot),
+        None => (!opts.is_unscheduled()).then(|| spec.schedule.slot_at(slot_time)),
+    };
     let budget = match req.extensions.get::<InvocationDeadline>() {
         Some(InvocationDeadline(end)) => {
             // What the platform left this invocation when it arrived.
@@ -121,7 +135,9 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         }
         None => app.budget(spec),
     };
-    let trigger = if opts.worker {
+    let trigger = if let Some(c) = &slot_call {
+        c.trigger
+    } else if opts.worker {
         "worker"
     } else if delivery.is_some() {
         "cron"
@@ -139,6 +155,8 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         duration_ms: 0,
         budget_ms: budget.as_millis() as u64,
         more_work: false,
+        attempt: None,
+        follow_up: None,
         swept: 0,
         message: None,
         existing_run: None,
@@ -152,6 +170,13 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             opts.tasks
                 .as_ref()
                 .is_none_or(|w| w.iter().any(|n| n == t.name()))
+        })
+        // A follow-up starts at the first task the run it follows left unfinished.
+        .skip_while(|t| {
+            slot_call
+                .as_ref()
+                .and_then(|c| c.from_task.as_deref())
+                .is_some_and(|from| from != t.name())
         })
         .cloned()
         .collect();
@@ -214,6 +239,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         "user_agent": header_str(&req.headers, "user-agent"),
         "cron_schedule": header_str(&req.headers, "x-vercel-cron-schedule"),
         "scheduled_delivery": delivery,
+        "follows": slot_call.as_ref().and_then(|c| c.follows),
     });
     let claim = ledger::claim(
         ledger_pool,
@@ -223,16 +249,17 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             route: spec.path,
             slot,
             trigger,
-            max_attempts: app.retry.max_attempts as i32,
+            max_attempts: spec.slots.max_attempts as i32,
             started_at: now,
             lease: budget + BOOKKEEPING_MARGIN,
             metadata,
+            follows: slot_call.as_ref().and_then(|c| c.follows),
         },
     )
     .await
     .map_err(HandleError::from_db)?;
     match claim {
-        Claim::Claimed => {}
+        Claim::Claimed { attempt } => answer.attempt = Some(attempt),
         Claim::Duplicate {
             run_id: existing,
             status,
@@ -272,6 +299,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             retry: app.retry,
             http: app.http.clone(),
             worker: opts.worker,
+            follow_up: slot_call.as_ref().and_then(|c| c.kind),
         };
         let outcomes = run_tasks(&plan, &tasks).await;
         let elapsed = arrival.at.elapsed();
@@ -279,7 +307,24 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         answer.more_work = outcomes.iter().any(|o| o.more_work);
         let status = run_status(&outcomes);
         let error = error_summary(&outcomes);
-        let result = json!({ "more_work": answer.more_work, "tasks": outcomes });
+        let decision = match slot {
+            Some(slot) if !opts.worker => {
+                follow_up::decide(ledger_pool, spec, slot, clock.now(), &outcomes)
+                    .await
+                    .map_err(HandleError::from_db)?
+            }
+            _ => Decision::Nothing,
+        };
+        let asked = match &decision {
+            Decision::Ask { kind, after } => Some((*kind, *after)),
+            _ => None,
+        };
+        answer.follow_up = asked.map(|(kind, after)| {
+            json!({ "kind": kind, "after_ms": after.as_millis() as u64,
+                    "from_task": follow_up::first_unfinished(&outcomes) })
+        });
+        let result = json!({ "more_work": answer.more_work, "tasks": outcomes,
+                             "follow_up": answer.follow_up });
         let fenced = ledger::finish(
             ledger_pool,
             &Finish {
@@ -289,6 +334,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
                 execution_time_ms: answer.duration_ms as i64,
                 error_message: error.as_deref(),
                 result: &result,
+                follow_up: asked,
             },
         )
         .await
@@ -297,9 +343,23 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         let fenced = fenced?;
         answer.tasks = outcomes;
         if fenced {
+            if slot.is_some() && !opts.worker {
+                let alerted = follow_up::alert(
+                    ledger_pool,
+                    spec.job_type,
+                    run_id,
+                    &decision,
+                    error.as_deref(),
+                    clock.now(),
+                );
+                if let Err(e) = alerted.await {
+                    tracing::error!(error = %e, "could not record the slot's alert");
+                }
+            }
             answer.outcome = status;
             answer.message = error;
         } else {
+            answer.follow_up = None;
             // The sweeper decided while we worked; its verdict stands.
             let verdict = ledger::run_status(ledger_pool, run_id)
                 .await
@@ -320,6 +380,8 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             "run finished"
         );
         crate::ping::finish(&app.http, ping_url, &answer).await;
+        // The heartbeat: this run's own continuation, and whatever else is due.
+        crate::kick::kick(app).await;
         Ok(answer)
     }
     .instrument(span)

@@ -18,20 +18,19 @@ pub struct NewRun<'a> {
     /// clock: a caller whose clock is off cannot shorten or stretch it.
     pub lease: std::time::Duration,
     pub metadata: Value,
+    /// The run this one follows up (a retry or a continuation of its slot):
+    /// marked `followed_by` in the claim's transaction, so it runs once.
+    pub follows: Option<Uuid>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Claim {
-    Claimed,
+    /// The run is this slot's `attempt`-th (1 for a slot's first run).
+    Claimed { attempt: i32 },
     /// The slot already has a run, finished or under way.
-    Duplicate {
-        run_id: Uuid,
-        status: String,
-    },
+    Duplicate { run_id: Uuid, status: String },
     /// Another run of the same job holds the running slot.
-    Busy {
-        run_id: Uuid,
-    },
+    Busy { run_id: Uuid },
     /// The job was paused by the time the claim ran: a pause that commits
     /// before the claim statement starts stops the call.
     Paused(crate::pause::Pause),
@@ -56,7 +55,9 @@ pub struct NewEvent<'a> {
 /// (`running` -> `pending`) and their outbox rows in `sending` (-> `pending`,
 /// due at once; the attempt counts, the send may have happened). Expiry is
 /// decided on the database's clock (`now()`), never the caller's
-/// (docs/architecture.md §3); `now` only stamps the record.
+/// (docs/architecture.md §3); `now` only stamps the record. A swept run of a
+/// slot with retries left asks for a retry at once: what it held is free
+/// again (`crate::follow_up`).
 pub async fn sweep(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"
@@ -65,9 +66,17 @@ pub async fn sweep(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Uuid>, sqlx:
                SET status = 'timeout',
                    completed_at = $1,
                    error_message = 'lease expired at ' || to_char(lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-                                   || ' before the run finished (process killed, crashed or frozen)'
-             WHERE status = 'running' AND lease_expires_at < now()
-         RETURNING id, job_type, started_at, lease_expires_at
+                                   || ' before the run finished (process killed, crashed or frozen)',
+                   follow_up = CASE WHEN j.retry THEN 'retry' END,
+                   follow_up_at = CASE WHEN j.retry THEN now() END
+              FROM (SELECT h.id, h.slot IS NOT NULL AND h.trigger <> 'worker'
+                           AND (SELECT count(*) FROM job_history r
+                                 WHERE r.job_type = h.job_type AND r.slot = h.slot
+                                   AND r.trigger = 'retry') < h.max_attempts - 1 AS retry
+                      FROM job_history h
+                     WHERE h.status = 'running' AND h.lease_expires_at < now()) j
+             WHERE job_history.id = j.id AND status = 'running' AND lease_expires_at < now()
+         RETURNING job_history.id, job_type, started_at, lease_expires_at
         ), items AS (
             UPDATE work_queue q
                SET status = 'pending', lease_expires_at = NULL, held_by = NULL
@@ -101,34 +110,47 @@ pub async fn sweep(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Uuid>, sqlx:
 
 /// One INSERT decides: the partial unique indexes let exactly one caller in
 /// per slot and per job, and none while the job is paused. The loser reads why it lost; if the row that beat it
-/// is gone by then (swept, failed), it tries again.
+/// is gone by then (swept, failed), it tries again. A follow-up first marks
+/// the run it follows (`followed_by`), in the same transaction: that takes
+/// the old run out of the one-run-per-slot index, and a second heartbeat's
+/// call for the same follow-up finds it taken. Earlier failed attempts of the
+/// slot are marked too, so their pending retries end with this claim.
 pub async fn claim(pool: &PgPool, run: &NewRun<'_>) -> Result<Claim, sqlx::Error> {
     for _ in 0..3 {
-        let inserted = sqlx::query_scalar!(
-            r#"
-            INSERT INTO job_history (id, job_type, route, slot, status, trigger, attempt,
-                                     max_attempts, started_at, lease_expires_at, metadata)
-            SELECT $1, $2, $3, $4, 'running', $5,
-                   (SELECT count(*) + 1 FROM job_history WHERE job_type = $2 AND slot = $4)::int,
-                   $6, $7, now() + make_interval(secs => $8), $9
-             WHERE NOT EXISTS (SELECT 1 FROM job_pauses WHERE job_type = $2)
-            ON CONFLICT DO NOTHING
-            RETURNING id
-            "#,
-            run.id,
-            run.job_type,
-            run.route,
-            run.slot,
-            run.trigger,
-            run.max_attempts,
-            run.started_at,
-            run.lease.as_secs_f64(),
-            run.metadata,
-        )
-        .fetch_optional(pool)
-        .await?;
-        if inserted.is_some() {
-            return Ok(Claim::Claimed);
+        let inserted = match run.follows {
+            // Autocommit: what the statement saw committed stays committed
+            // for the look-up below.
+            None => insert_run(pool, run).await?,
+            Some(prev) => {
+                let mut tx = pool.begin().await?;
+                let taken = sqlx::query_scalar!(
+                    r#"UPDATE job_history SET followed_by = $2
+                        WHERE id = $1 AND followed_by IS NULL AND follow_up IS NOT NULL
+                          AND status <> 'running'
+                    RETURNING id"#,
+                    prev,
+                    run.id,
+                )
+                .fetch_optional(&mut *tx)
+                .await?;
+                if taken.is_none() {
+                    return Ok(Claim::Duplicate {
+                        run_id: prev,
+                        status: "no follow-up is pending for it (already started, or expired)"
+                            .into(),
+                    });
+                }
+                let inserted = insert_run(&mut *tx, run).await?;
+                if inserted.is_some() {
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                inserted
+            }
+        };
+        if let Some(attempt) = inserted {
+            return Ok(Claim::Claimed { attempt });
         }
         if let Some(p) = crate::pause::pause_of(pool, run.job_type).await? {
             return Ok(Claim::Paused(p));
@@ -143,7 +165,7 @@ pub async fn claim(pool: &PgPool, run: &NewRun<'_>) -> Result<Claim, sqlx::Error
               FROM job_history
              WHERE job_type = $1
                AND ((status = 'running' AND trigger <> 'worker')
-                    OR (slot = $2 AND status IN ('running', 'completed')))
+                    OR (slot = $2 AND status IN ('running', 'completed') AND followed_by IS NULL))
              ORDER BY (slot IS NOT DISTINCT FROM $2) DESC, started_at DESC
              LIMIT 1
             "#,
@@ -168,6 +190,45 @@ pub async fn claim(pool: &PgPool, run: &NewRun<'_>) -> Result<Claim, sqlx::Error
     ))
 }
 
+/// The claim's INSERT. It also marks the slot's earlier failed attempts as
+/// followed by this one (they are outside the slot index), so their pending
+/// retries end with this claim. Returns the run's attempt number.
+async fn insert_run(
+    db: impl sqlx::PgExecutor<'_>,
+    run: &NewRun<'_>,
+) -> Result<Option<i32>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"
+        WITH new AS (
+            INSERT INTO job_history (id, job_type, route, slot, status, trigger, attempt,
+                                     max_attempts, started_at, lease_expires_at, metadata)
+            SELECT $1, $2, $3, $4, 'running', $5,
+                   (SELECT count(*) + 1 FROM job_history WHERE job_type = $2 AND slot = $4)::int,
+                   $6, $7, now() + make_interval(secs => $8), $9
+             WHERE NOT EXISTS (SELECT 1 FROM job_pauses WHERE job_type = $2)
+            ON CONFLICT DO NOTHING
+            RETURNING attempt
+        ), superseded AS (
+            UPDATE job_history SET followed_by = $1
+             WHERE job_type = $2 AND slot = $4 AND followed_by IS NULL
+               AND status IN ('failed', 'timeout') AND EXISTS (SELECT 1 FROM new)
+        )
+        SELECT attempt AS "attempt!" FROM new
+        "#,
+        run.id,
+        run.job_type,
+        run.route,
+        run.slot,
+        run.trigger,
+        run.max_attempts,
+        run.started_at,
+        run.lease.as_secs_f64(),
+        run.metadata,
+    )
+    .fetch_optional(db)
+    .await
+}
+
 pub struct Finish<'a> {
     pub id: Uuid,
     pub status: &'a str,
@@ -175,6 +236,9 @@ pub struct Finish<'a> {
     pub execution_time_ms: i64,
     pub error_message: Option<&'a str>,
     pub result: &'a Value,
+    /// A follow-up of the slot this run asks for, and after how long
+    /// (`crate::follow_up::decide`); due on the database's clock.
+    pub follow_up: Option<(crate::follow_up::FollowUpKind, std::time::Duration)>,
 }
 
 /// Fenced: only a run that still holds its lease may write its verdict.
@@ -184,7 +248,9 @@ pub async fn finish(pool: &PgPool, f: &Finish<'_>) -> Result<bool, sqlx::Error> 
         r#"
         UPDATE job_history
            SET status = $2, completed_at = $3, execution_time_ms = $4,
-               error_message = $5, result = $6
+               error_message = $5, result = $6, follow_up = $7,
+               follow_up_at = CASE WHEN $7::text IS NULL THEN NULL
+                                   ELSE now() + make_interval(secs => $8) END
          WHERE id = $1 AND status = 'running'
         "#,
         f.id,
@@ -193,6 +259,8 @@ pub async fn finish(pool: &PgPool, f: &Finish<'_>) -> Result<bool, sqlx::Error> 
         f.execution_time_ms,
         f.error_message,
         f.result,
+        f.follow_up.map(|(k, _)| k.as_str()),
+        f.follow_up.map(|(_, d)| d.as_secs_f64()).unwrap_or(0.0),
     )
     .execute(pool)
     .await?;

@@ -7,7 +7,9 @@ pub mod config;
 pub mod db;
 pub mod delivery;
 pub mod error;
+pub mod follow_up;
 pub mod invoke;
+pub mod kick;
 pub mod ledger;
 pub mod options;
 pub mod pause;
@@ -17,6 +19,7 @@ pub mod route;
 pub mod runner;
 pub mod schedule;
 pub mod session;
+pub mod slot_call;
 pub mod task;
 pub mod throttle;
 

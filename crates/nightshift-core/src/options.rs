@@ -1,10 +1,18 @@
-//! The query string of a route call: `tasks=a,b`, `force=true`, `dry_run=true`
-//! and nothing else. Anything unexpected is a 400 that names the valid values.
+//! The query string of a route call: `tasks=a,b`, `force=true`, `dry_run=true`,
+//! `worker=true`, and the heartbeat's `follow_up=<run id>` and
+//! `catch_up=<slot>` (crates/nightshift-core/src/kick.rs), and nothing else. Anything unexpected is a 400 that names the valid values.
 
 use crate::config::parse_bool;
 use crate::error::HandleError;
 
-pub const VALID_KEYS: &[&str] = &["tasks", "force", "dry_run", "worker"];
+pub const VALID_KEYS: &[&str] = &[
+    "tasks",
+    "force",
+    "dry_run",
+    "worker",
+    "follow_up",
+    "catch_up",
+];
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RunOptions {
@@ -15,6 +23,10 @@ pub struct RunOptions {
     /// Only drain the route's work queues, alongside whatever else runs: a
     /// parallel invocation that claims no slot and blocks no one.
     pub worker: bool,
+    /// Follow up this run's slot: a retry or a continuation it asked for.
+    pub follow_up: Option<uuid::Uuid>,
+    /// Run this missed slot (an RFC 3339 instant on the route's schedule).
+    pub catch_up: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl RunOptions {
@@ -46,8 +58,37 @@ impl RunOptions {
                 "tasks" => opts.tasks = Some(parse_tasks(&value, task_names)?),
                 "force" => opts.force = parse_flag(key, &value)?,
                 "worker" => opts.worker = parse_flag(key, &value)?,
+                "follow_up" => {
+                    opts.follow_up = Some(value.parse().map_err(|_| {
+                        HandleError::BadRequest(format!(
+                            "follow_up must be a run id (a UUID), not {value:?}"
+                        ))
+                    })?)
+                }
+                "catch_up" => {
+                    opts.catch_up = Some(
+                        chrono::DateTime::parse_from_rfc3339(&value)
+                            .map_err(|_| {
+                                HandleError::BadRequest(format!(
+                                    "catch_up must be an RFC 3339 instant such as \
+                                     2026-12-01T02:00:00Z, not {value:?}"
+                                ))
+                            })?
+                            .to_utc(),
+                    )
+                }
                 _ => opts.dry_run = parse_flag(key, &value)?,
             }
+        }
+        // A follow-up or a catch-up stands for a slot: it takes no option
+        // that would make the run unscheduled, and not both.
+        let slot_calls =
+            usize::from(opts.follow_up.is_some()) + usize::from(opts.catch_up.is_some());
+        if slot_calls > 1 || (slot_calls == 1 && opts.is_unscheduled()) {
+            return Err(HandleError::BadRequest(
+                "follow_up and catch_up stand for a slot: use one, without tasks, force or worker"
+                    .into(),
+            ));
         }
         Ok(opts)
     }
@@ -153,6 +194,16 @@ mod tests {
                 .contains("true or false")
         );
         assert!(parse("force=1&force=0").unwrap_err().contains("twice"));
+        assert!(parse("follow_up=7").unwrap_err().contains("UUID"));
+        assert!(
+            parse("catch_up=yesterday")
+                .unwrap_err()
+                .contains("RFC 3339")
+        );
+        let both = "follow_up=5e1c0d1e-0000-4000-8000-000000000000&force=true";
+        assert!(parse(both).unwrap_err().contains("stand for a slot"));
+        let slot = parse("catch_up=2026-12-01T02:00:00Z").unwrap();
+        assert!(slot.catch_up.is_some() && !slot.is_unscheduled());
         assert!(parse("tasks=").is_err());
         assert!(parse("tasks=%zz").is_err());
     }

@@ -29,6 +29,8 @@ pub struct RouteSpec {
     pub job_type: &'static str,
     pub schedule: Schedule,
     pub max_duration: Duration,
+    /// Retries, continuations and missed slots (`crate::follow_up`).
+    pub slots: crate::follow_up::SlotPolicy,
 }
 
 #[derive(Clone)]
@@ -57,6 +59,12 @@ pub struct App {
     pub inflight: Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
     /// Back-off on wrong secrets (`crate::throttle`).
     pub throttle: crate::throttle::ThrottlePolicy,
+    /// Where the heartbeat calls the routes (`crate::kick`): `nightshift
+    /// serve` sets its own address; otherwise BASE_URL.
+    pub self_url: std::sync::OnceLock<String>,
+    /// How long the heartbeat waits for a call's answer before leaving it
+    /// running (tests wait for the whole chain).
+    pub follow_up_wait: Duration,
 }
 
 impl App {
@@ -79,7 +87,22 @@ impl App {
             http: http_client(),
             inflight: Arc::default(),
             throttle,
+            self_url: std::sync::OnceLock::new(),
+            follow_up_wait: crate::kick::DEFAULT_WAIT,
         }
+    }
+
+    /// Where the heartbeat reaches this deployment's routes, if anywhere.
+    pub fn self_url(&self) -> Option<&str> {
+        self.self_url
+            .get()
+            .map(String::as_str)
+            .or(self.cfg.base_url.as_deref())
+    }
+
+    pub fn with_follow_up_wait(mut self, wait: Duration) -> Self {
+        self.follow_up_wait = wait;
+        self
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -217,12 +240,20 @@ pub fn http_client() -> reqwest::Client {
 pub fn single_route_router(app: Arc<App>, name: &str) -> Router {
     let index = route_index(&app, name);
     Router::new()
-        .fallback(
-            move |State(app): State<Arc<App>>, req: Request| async move {
-                handle(&app, index, req).await
-            },
-        )
+        .fallback(move |State(app): State<Arc<App>>, req: Request| detached(app, index, req))
         .with_state(app)
+}
+
+/// `handle` in its own tokio task: a caller that hangs up (the heartbeat
+/// leaves its calls running, crates/nightshift-core/src/kick.rs) drops the
+/// connection, not the run.
+async fn detached(app: Arc<App>, index: usize, req: Request) -> Response {
+    tokio::spawn(async move { handle(&app, index, req).await })
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the route's handler panicked");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        })
 }
 
 /// Every route at its own path, as on the platform: for the local server.
@@ -231,11 +262,9 @@ pub fn all_routes_router(app: Arc<App>) -> Router {
     for (index, route) in app.routes.iter().enumerate() {
         router = router.route(
             route.spec.path,
-            axum::routing::any(
-                move |State(app): State<Arc<App>>, req: Request| async move {
-                    handle(&app, index, req).await
-                },
-            ),
+            axum::routing::any(move |State(app): State<Arc<App>>, req: Request| {
+                detached(app, index, req)
+            }),
         );
     }
     router

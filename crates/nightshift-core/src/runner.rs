@@ -37,6 +37,16 @@ pub struct TaskOutcome {
     pub records_processed: i64,
     pub records_failed: i64,
     pub more_work: bool,
+    /// Another attempt could fix what went wrong: the task failed for a
+    /// transient cause or timed out, or some of its items failed transiently
+    /// (`TaskReport::retryable_failures`). Decides a run-level retry
+    /// (`crate::follow_up`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retryable: bool,
+    /// It stopped for lack of time with work left (`TaskReport::out_of_time`),
+    /// or never started: the slot is continued at once.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub out_of_time: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,6 +69,7 @@ pub struct RunPlan<'a> {
     pub retry: RetryPolicy,
     pub http: reqwest::Client,
     pub worker: bool,
+    pub follow_up: Option<crate::follow_up::FollowUpKind>,
 }
 
 /// Time held back for each task still to come, so one slow task cannot starve
@@ -109,6 +120,7 @@ async fn run_one(
         routes: Arc::clone(&plan.routes),
         http: plan.http.clone(),
         worker: plan.worker,
+        follow_up: plan.follow_up,
     };
     let retry = plan.retry;
     let started = Instant::now();
@@ -127,6 +139,8 @@ async fn run_one(
         records_processed: 0,
         records_failed: 0,
         more_work: false,
+        retryable: false,
+        out_of_time: false,
         warning: None,
         error: None,
         details: Value::Null,
@@ -137,7 +151,9 @@ async fn run_one(
             let TaskReport {
                 records_processed,
                 records_failed,
+                retryable_failures,
                 more_work,
+                out_of_time,
                 warning,
                 details,
                 events: evs,
@@ -147,6 +163,8 @@ async fn run_one(
                 records_processed,
                 records_failed,
                 more_work,
+                retryable: retryable_failures > 0,
+                out_of_time: more_work && out_of_time,
                 warning,
                 details,
                 ..outcome
@@ -156,6 +174,7 @@ async fn run_one(
         Ok(Ok((Err(err), attempts))) => {
             outcome.attempts = attempts;
             outcome.status = TaskStatus::Failed;
+            outcome.retryable = crate::task::is_transient(&err);
             outcome.error = Some(format!("{err:#}"));
             tracing::error!(task = name, attempts, error = %format!("{err:#}"), "task failed");
         }
@@ -175,6 +194,8 @@ async fn run_one(
         Err(_) => {
             abort.abort();
             outcome.status = TaskStatus::Timeout;
+            // Cut off, not refused: another attempt with its own budget may finish.
+            outcome.retryable = true;
             outcome.error = Some(format!(
                 "task exceeded its time limit of {elapsed} ms and was stopped"
             ));
@@ -193,6 +214,8 @@ fn skipped(name: &'static str) -> (TaskOutcome, Vec<crate::task::TaskEvent>) {
         records_processed: 0,
         records_failed: 0,
         more_work: true,
+        retryable: false,
+        out_of_time: true,
         warning: None,
         error: Some("not started: the run's deadline was reached".into()),
         details: Value::Null,

@@ -52,6 +52,9 @@ pub struct TaskContext {
     pub http: reqwest::Client,
     /// This invocation is a queue worker: drain, do not enqueue.
     pub worker: bool,
+    /// This run follows up its slot (`crate::follow_up`): a continuation
+    /// drains what is left; a retry redoes only what failed.
+    pub follow_up: Option<crate::follow_up::FollowUpKind>,
 }
 
 impl TaskContext {
@@ -69,8 +72,17 @@ impl TaskContext {
 pub struct TaskReport {
     pub records_processed: i64,
     pub records_failed: i64,
+    /// How many of `records_failed` failed for a cause another attempt could
+    /// fix (a 5xx, a timeout): the run is retried within its slot's period
+    /// (`crate::follow_up`). A permanent failure (a 404, a bad row) is not.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retryable_failures: i64,
     /// The task stopped at its deadline with work left for a later run.
     pub more_work: bool,
+    /// `more_work` because time ran out (not a per-run cap, not work that
+    /// is not due yet): a continuation can go on at once (`crate::follow_up`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub out_of_time: bool,
     /// A finding the task itself did not fail over (a stale job, a critical
     /// health status): its sync event is recorded as `warning`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -79,6 +91,10 @@ pub struct TaskReport {
     /// Notable events inside the task, each its own sync_events row.
     #[serde(skip)]
     pub events: Vec<TaskEvent>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug)]

@@ -57,6 +57,12 @@ pub struct Run {
     pub status: String,
     pub trigger: String,
     pub slot: Option<DateTime<Utc>>,
+    /// The slot's attempt: retries and continuations of a slot count on
+    /// (crates/nightshift-core/src/follow_up.rs).
+    pub attempt: i32,
+    /// A follow-up this run asked for and nobody has started yet.
+    pub follow_up: Option<String>,
+    pub follow_up_at: Option<DateTime<Utc>>,
     pub started_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<i64>,
@@ -106,7 +112,10 @@ pub struct ReportRef {
     pub generated_at: DateTime<Utc>,
 }
 
-const RUN_COLUMNS: &str = "id, status, trigger, slot, started_at, completed_at, \
+const RUN_COLUMNS: &str = "id, status, trigger, slot, attempt, \
+                           CASE WHEN followed_by IS NULL THEN follow_up END AS follow_up, \
+                           CASE WHEN followed_by IS NULL THEN follow_up_at END AS follow_up_at, \
+                           started_at, completed_at, \
                            execution_time_ms AS duration_ms, error_message";
 
 pub fn level_name(level: Level) -> &'static str {

@@ -173,13 +173,26 @@ fn job_view(j: &JobStatus, tz: Tz) -> JobView {
             .iter()
             .map(|r| RunView {
                 status: r.status.clone(),
-                trigger: r.trigger.clone(),
+                trigger: trigger_text(r),
                 started: utc(r.started_at),
                 duration: duration(r.duration_ms),
                 error: r.error_message.clone().unwrap_or_default(),
             })
             .collect(),
     }
+}
+
+/// How the run came and what follows it: "retry · attempt 2 · retry due
+/// 02:20 UTC". Attempts of one slot read as one story.
+fn trigger_text(r: &crate::data::Run) -> String {
+    let mut text = r.trigger.clone();
+    if r.attempt > 1 {
+        text.push_str(&format!(" · attempt {}", r.attempt));
+    }
+    if let (Some(kind), Some(at)) = (&r.follow_up, r.follow_up_at) {
+        text.push_str(&format!(" · {kind} due {}", utc(at)));
+    }
+    text
 }
 
 /// Oldest on the left, heights relative to the longest run charted.

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use nightshift_core::follow_up::SlotPolicy;
 use nightshift_core::schedule::VercelJson;
 use nightshift_core::{Route, RouteSpec, Task};
 
@@ -10,13 +11,14 @@ use crate::{daily, delivery, hourly, weekly};
 
 pub const VERCEL_JSON: &str = include_str!("../../../vercel.json");
 
-/// Every route, in one table: its name, path, job type and the tasks it runs,
-/// in order. Adding a task is one file, one `mod` line and one line here.
+/// Every route, in one table: its name, path, job type, slot policy and the
+/// tasks it runs, in order. Adding a task is one file, one `mod` line and one line here.
 const REGISTRY: &[Entry] = &[
     Entry {
         name: "hourly",
         path: "/api/cron/hourly",
         job_type: "hourly_metrics",
+        slots: SlotPolicy::HOURLY,
         tasks: || {
             vec![
                 Arc::new(hourly::watch_jobs::WatchJobs),
@@ -37,6 +39,7 @@ const REGISTRY: &[Entry] = &[
         name: "daily",
         path: "/api/cron/daily",
         job_type: "daily_sync",
+        slots: SlotPolicy::DAILY,
         tasks: || {
             vec![
                 Arc::new(daily::github_sync::GithubSync),
@@ -53,6 +56,7 @@ const REGISTRY: &[Entry] = &[
         name: "weekly",
         path: "/api/cron/weekly",
         job_type: "weekly_report",
+        slots: SlotPolicy::WEEKLY,
         tasks: || {
             vec![
                 Arc::new(weekly::weekly_report::WeeklyReport),
@@ -68,6 +72,9 @@ struct Entry {
     name: &'static str,
     path: &'static str,
     job_type: &'static str,
+    /// Retries, continuations, missed slots: the back-offs and catch-up
+    /// windows of crates/nightshift-core/src/follow_up.rs, chosen per route.
+    slots: SlotPolicy,
     tasks: fn() -> Vec<Arc<dyn Task>>,
 }
 
@@ -82,6 +89,7 @@ impl Entry {
             job_type: self.job_type,
             schedule,
             max_duration,
+            slots: self.slots,
         }
     }
 }

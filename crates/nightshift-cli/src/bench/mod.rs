@@ -79,6 +79,7 @@ pub(crate) fn bare_context(app: &Arc<App>, pool: &sqlx::PgPool, route: &str) -> 
         routes: app.specs(),
         http: app.http.clone(),
         worker: false,
+        follow_up: None,
     }
 }
 

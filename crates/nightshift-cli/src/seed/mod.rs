@@ -168,6 +168,7 @@ async fn history(pool: &sqlx::PgPool, now: DateTime<Utc>, days: u32) -> anyhow::
             routes: routes.clone(),
             http: nightshift_core::route::http_client(),
             worker: false,
+            follow_up: None,
         };
         DailyMetrics
             .run(&ctx)

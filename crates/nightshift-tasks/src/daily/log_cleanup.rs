@@ -68,6 +68,7 @@ impl Task for LogCleanup {
         Ok(TaskReport {
             records_processed: moved.iter().sum(),
             more_work,
+            out_of_time: more_work,
             details: json!({
                 "sync_events_archived": moved[0],
                 "job_history_archived": moved[1],

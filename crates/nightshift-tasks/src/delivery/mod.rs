@@ -78,11 +78,13 @@ impl Task for DeliverNotifications {
         let mut refusals = Vec::new();
         let mut tally = Tally::default();
         let mut more_work = false;
+        let mut out_of_time = false;
         let quota = ctx.cfg.max_emails_per_run;
         let mut attempted = 0;
         while !channels.is_empty() && attempted < quota {
             if !ctx.has_time_for(CLAIM_MARGIN) {
                 more_work = true;
+                out_of_time = true;
                 break;
             }
             let limit = BATCH.min(quota - attempted);
@@ -166,6 +168,8 @@ impl Task for DeliverNotifications {
             records_processed: tally.sent,
             records_failed: tally.retrying + tally.dead,
             more_work,
+            out_of_time,
+            retryable_failures: 0,
             warning,
             details: json!({
                 "sent": tally.sent, "retrying": tally.retrying, "dead": tally.dead,

@@ -73,10 +73,12 @@ impl Task for Archive {
         let mut productive = 0usize;
         let mut slowest = Duration::ZERO;
         let mut more_work = false;
+        let mut out_of_time = false;
         'steps: for (i, step) in STEPS.into_iter().enumerate() {
             loop {
                 if productive >= self.max_batches || !ctx.has_time_for(slowest * 2) {
                     more_work = true;
+                    out_of_time = productive < self.max_batches;
                     break 'steps;
                 }
                 let started = Instant::now();
@@ -96,6 +98,7 @@ impl Task for Archive {
         Ok(TaskReport {
             records_processed: done.iter().sum(),
             more_work,
+            out_of_time,
             details: json!({
                 "sync_events_archived": done[0],
                 "job_history_archived": done[1],

@@ -36,6 +36,7 @@ pub fn ctx_with_cfg(pool: &PgPool, now: DateTime<Utc>, cfg: Config) -> TaskConte
         routes: nightshift_tasks::specs().into(),
         http: nightshift_core::route::http_client(),
         worker: false,
+        follow_up: None,
     }
 }
 

@@ -140,6 +140,7 @@ impl Task for Export {
             return Ok(TaskReport {
                 records_processed: rows,
                 more_work,
+                out_of_time: true,
                 details: json!({
                     "folder": folder,
                     "complete": false,

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
+use nightshift_core::follow_up::FollowUpKind;
 use nightshift_core::{EventStatus, Task, TaskContext, TaskEvent, TaskReport};
 use nightshift_github::GitHub;
 use serde_json::json;
@@ -31,7 +32,11 @@ struct Tally {
     pages: i64,
     not_modified: i64,
     paused: i64,
+    /// Of `paused`, those stopped by the run's deadline (not a rate limit).
+    out_of_time: i64,
     failed: i64,
+    /// Of `failed`, those another attempt could fix.
+    failed_transient: i64,
     bugs: i64,
     pull_requests: i64,
     not_bugs: i64,
@@ -55,15 +60,18 @@ impl Task for GithubSync {
             &ctx.cfg.github_api_url,
             ctx.cfg.github_token.clone(),
         )?;
-        // Workers only drain: enqueueing again would put back the projects
-        // the scheduled run and other workers already finished, and sync
-        // them twice.
-        let (queued, skipped) = if ctx.worker {
-            (0, 0)
-        } else {
-            queue::enqueue(&ctx.pool, ctx.now)
-                .await
-                .context("enqueueing projects")?
+        // Workers and continuations only drain: enqueueing again would put
+        // back the projects the scheduled run and other workers already
+        // finished, and sync them twice. A retry of the slot enqueues only
+        // the projects whose last sync failed.
+        let (queued, skipped) = match (ctx.worker, ctx.follow_up) {
+            (true, _) | (_, Some(FollowUpKind::Continuation)) => (0, 0),
+            (false, kind) => {
+                let only_failed = kind == Some(FollowUpKind::Retry);
+                queue::enqueue(&ctx.pool, ctx.now, only_failed)
+                    .await
+                    .context("enqueueing projects")?
+            }
         };
         let tally = Arc::new(Mutex::new(Tally::default()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -97,7 +105,9 @@ impl Task for GithubSync {
         Ok(TaskReport {
             records_processed: t.bugs + t.pull_requests,
             records_failed: t.failed,
+            retryable_failures: t.failed_transient,
             more_work: left > 0,
+            out_of_time: left > 0 && t.out_of_time > 0,
             warning,
             details: json!({
                 "queued": queued, "skipped": skipped, "synced": t.synced, "pages": t.pages, "not_modified": t.not_modified,
@@ -157,16 +167,22 @@ async fn worker(
                 let settled = queue::release(&ctx.pool, run, item.id, not_before).await?;
                 t.paused += 1;
                 let deadline = reason == "deadline";
+                t.out_of_time += i64::from(deadline);
                 (
                     stored,
                     (!deadline).then(|| event(&item, EventStatus::Warning, "sync_paused", reason)),
                     settled,
                 )
             }
-            Outcome::Failed { error, stored } => {
+            Outcome::Failed {
+                error,
+                transient,
+                stored,
+            } => {
                 let now = ctx.clock.now();
                 let settled = queue::finish(&ctx.pool, run, item.id, now, Some(&error)).await?;
                 t.failed += 1;
+                t.failed_transient += i64::from(transient);
                 (
                     stored,
                     Some(event(&item, EventStatus::Warning, "sync_failed", error)),

@@ -16,12 +16,19 @@ pub struct Item {
 
 /// Enqueues every project that should sync (a pending item from an unfinished
 /// run stays as it is) and counts the ones that are skipped on purpose.
-pub async fn enqueue(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<(i64, i64)> {
+/// `only_failed`: just the projects whose last sync failed (a retry of the
+/// slot: the others are synced already).
+pub async fn enqueue(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    only_failed: bool,
+) -> sqlx::Result<(i64, i64)> {
     let row = sqlx::query!(
         r#"
         WITH eligible AS (
             SELECT id FROM projects
              WHERE status = 'active' AND sync_enabled AND NOT confidential AND github_repo IS NOT NULL
+               AND (NOT $3 OR sync_error IS NOT NULL)
         ), queued AS (
             INSERT INTO work_queue (kind, project_id, status, enqueued_at)
             SELECT $1, id, 'pending', $2 FROM eligible
@@ -34,6 +41,7 @@ pub async fn enqueue(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<(i64, i6
         "#,
         KIND,
         now,
+        only_failed,
     )
     .fetch_one(pool)
     .await?;

@@ -29,8 +29,13 @@ pub enum Outcome {
         reason: String,
         stored: Stored,
     },
-    /// This repository failed; the others carry on.
-    Failed { error: String, stored: Stored },
+    /// This repository failed; the others carry on. `transient`: another
+    /// attempt could succeed (a 5xx, a timeout), so the run asks for a retry.
+    Failed {
+        error: String,
+        transient: bool,
+        stored: Stored,
+    },
 }
 
 /// `Err` only for what ends the whole sync (a rejected token, the database).
@@ -246,6 +251,7 @@ async fn stop(
             stored,
         }),
         other => {
+            let transient = other.is_transient();
             let error = other.to_string();
             let mut tx = ctx.pool.begin().await?;
             sqlx::query!(
@@ -265,7 +271,11 @@ async fn stop(
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(Outcome::Failed { error, stored })
+            Ok(Outcome::Failed {
+                error,
+                transient,
+                stored,
+            })
         }
     }
 }
