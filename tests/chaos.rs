@@ -17,6 +17,8 @@ mod body_limits;
 mod clock_jumps;
 #[path = "chaos/clock_skew.rs"]
 mod clock_skew;
+#[path = "chaos/follow_ups.rs"]
+mod follow_ups;
 #[path = "chaos/garbage.rs"]
 mod garbage;
 #[path = "chaos/github_faults.rs"]

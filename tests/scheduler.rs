@@ -213,3 +213,76 @@ async fn shutdown_waits_for_a_run_or_marks_it_failed(pool: PgPool) {
         1
     );
 }
+
+/// Fails transiently for its first three calls (one run's task-level
+/// attempts), then works: a GitHub that comes back.
+struct FailsAtFirst(std::sync::atomic::AtomicU32);
+
+#[async_trait::async_trait]
+impl Task for FailsAtFirst {
+    fn name(&self) -> &'static str {
+        "fails_at_first"
+    }
+    async fn run(&self, _ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+        if self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 3 {
+            return Err(anyhow::Error::new(nightshift_core::Transient(
+                anyhow::anyhow!("upstream answered 502"),
+            )));
+        }
+        Ok(TaskReport::default())
+    }
+}
+
+/// The back-off a test can wait out on the database's clock.
+static ONE_SECOND: [Duration; 1] = [Duration::from_secs(1)];
+
+#[sqlx::test(migrations = "./migrations")]
+async fn serve_starts_a_due_retry_at_its_minute_heartbeat(pool: PgPool) {
+    // 3 virtual seconds before the hour; a virtual minute is 3 s of wall clock.
+    let start_at = "2026-11-24T21:59:57Z".parse::<DateTime<Utc>>().unwrap();
+    let clock = Arc::new(FastClock {
+        start: start_at,
+        real: Instant::now(),
+    });
+    let mut cfg = config();
+    cfg.job_budget = Some(Duration::from_secs(5));
+    let mut routes = route("0 * * * *", Arc::new(FailsAtFirst(Default::default())));
+    routes[0].spec.slots = nightshift_core::follow_up::SlotPolicy {
+        max_attempts: 3,
+        retry_delays: &ONE_SECOND,
+        missed: nightshift_core::follow_up::Missed::Skip,
+    };
+    let t = app_with(&pool, cfg, routes);
+    let app = Arc::new(Arc::into_inner(t.app).unwrap().with_clock(clock.clone()));
+    let opts = ServeOptions {
+        schedule: true,
+        speed: SPEED,
+        grace: Some(Duration::from_secs(10)),
+    };
+    let (_base, stop, server) = start(app, opts).await;
+    wait_for(
+        &pool,
+        "SELECT count(*) FROM job_history WHERE trigger = 'retry' AND status <> 'running'",
+        1,
+    )
+    .await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), server)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+    let runs: Vec<(i32, String, String, DateTime<Utc>)> =
+        sqlx::query_as("SELECT attempt, trigger, status, slot FROM job_history ORDER BY attempt")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let slot = "2026-11-24T22:00:00Z".parse::<DateTime<Utc>>().unwrap();
+    assert_eq!(
+        runs,
+        vec![
+            (1, "cron".into(), "failed".into(), slot),
+            (2, "retry".into(), "completed".into(), slot)
+        ]
+    );
+}

@@ -7,7 +7,7 @@ use anyhow::Context;
 use axum::body::Body;
 use clap::Args;
 use http::{Request, StatusCode};
-use nightshift_core::{App, single_route_router};
+use nightshift_core::{App, Outcome, single_route_router};
 use rand::distr::{Alphanumeric, SampleString};
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -85,8 +85,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
     println!("{}", serde_json::to_string_pretty(&body)?);
     let outcome = body["outcome"].as_str().unwrap_or("error");
     eprintln!("HTTP {} · outcome {outcome}", status.as_u16());
-    Ok(match outcome {
-        "completed" | "skipped_duplicate" | "dry_run" => 0,
-        _ => 1,
-    })
+    let fine = Outcome::parse(outcome).is_some_and(Outcome::is_fine);
+    Ok(if fine { 0 } else { 1 })
 }

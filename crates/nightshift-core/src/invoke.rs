@@ -19,6 +19,7 @@ use crate::error::HandleError;
 use crate::follow_up::{self, Decision};
 use crate::ledger::{self, Claim, Finish, NewRun};
 use crate::options::RunOptions;
+use crate::outcome::{Outcome, Trigger};
 use crate::pause;
 use crate::route::{App, Arrival, InvocationDeadline, Route, check_method};
 use crate::runner::{RunPlan, TaskOutcome, TaskStatus, run_tasks};
@@ -28,11 +29,11 @@ use crate::schedule::{BOOKKEEPING_MARGIN, budget_within};
 /// can read it without a JSON parser.
 #[derive(Debug, Serialize)]
 pub struct RunAnswer {
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     pub run_id: Option<Uuid>,
     pub route: &'static str,
     pub job_type: &'static str,
-    pub trigger: &'static str,
+    pub trigger: Trigger,
     pub slot: Option<DateTime<Utc>>,
     pub started_at: DateTime<Utc>,
     pub duration_ms: u64,
@@ -56,12 +57,7 @@ pub struct RunAnswer {
 
 impl RunAnswer {
     pub fn http_status(&self) -> StatusCode {
-        match self.outcome {
-            "completed" | "skipped_duplicate" | "skipped_paused" | "dry_run" => StatusCode::OK,
-            "skipped_running" => StatusCode::CONFLICT,
-            "timeout" => StatusCode::GATEWAY_TIMEOUT,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.outcome.http_status()
     }
 }
 
@@ -72,15 +68,15 @@ impl IntoResponse for RunAnswer {
 }
 
 /// Cron deliveries announce themselves; anything else was a person or a script.
-fn trigger_of(headers: &HeaderMap) -> &'static str {
+fn trigger_of(headers: &HeaderMap) -> Trigger {
     let ua = headers
         .get(http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if ua.starts_with("vercel-cron/") || headers.contains_key("x-vercel-cron-schedule") {
-        "cron"
+        Trigger::Cron
     } else {
-        "manual"
+        Trigger::Manual
     }
 }
 
@@ -138,14 +134,14 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     let trigger = if let Some(c) = &slot_call {
         c.trigger
     } else if opts.worker {
-        "worker"
+        Trigger::Worker
     } else if delivery.is_some() {
-        "cron"
+        Trigger::Cron
     } else {
         trigger_of(&req.headers)
     };
     let mut answer = RunAnswer {
-        outcome: "dry_run",
+        outcome: Outcome::DryRun,
         run_id: None,
         route: spec.path,
         job_type: spec.job_type,
@@ -206,14 +202,14 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     let skip = |p: pause::Pause, mut answer: RunAnswer| async move {
         let call = pause::SkippedCall {
             route: spec.path,
-            trigger,
+            trigger: trigger.as_str(),
             slot,
             now,
         };
         pause::record_skip(ledger_pool, &p, &call)
             .await
             .map_err(HandleError::from_db)?;
-        answer.outcome = "skipped_paused";
+        answer.outcome = Outcome::SkippedPaused;
         answer.message = Some(pause::skip_message(&p));
         tracing::info!(job_type = spec.job_type, "job paused; call skipped");
         Ok(answer)
@@ -248,7 +244,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             job_type: spec.job_type,
             route: spec.path,
             slot,
-            trigger,
+            trigger: trigger.as_str(),
             max_attempts: spec.slots.max_attempts as i32,
             started_at: now,
             lease: budget + BOOKKEEPING_MARGIN,
@@ -264,16 +260,20 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             run_id: existing,
             status,
         } => {
-            answer.outcome = "skipped_duplicate";
+            answer.outcome = Outcome::SkippedDuplicate;
             answer.existing_run = Some(existing);
             answer.message = Some(format!("this slot already has a run ({status})"));
+            // A repeated delivery is a heartbeat too: a denser schedule of
+            // the same route starts due follow-ups sooner (README, "Retries").
+            crate::kick::kick(app).await;
             return Ok(answer);
         }
         Claim::Busy { run_id: existing } => {
-            answer.outcome = "skipped_running";
+            answer.outcome = Outcome::SkippedRunning;
             answer.existing_run = Some(existing);
             answer.message =
                 Some("another run of this job is in progress; try again when it ends".into());
+            crate::kick::kick(app).await;
             return Ok(answer);
         }
         Claim::Paused(p) => return skip(p, answer).await,
@@ -283,7 +283,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
 
     let span = tracing::info_span!("run", %run_id, job_type = spec.job_type, route = spec.path);
     async {
-        tracing::info!(slot = ?slot, trigger, tasks = tasks.len(), "run claimed");
+        tracing::info!(slot = ?slot, trigger = trigger.as_str(), tasks = tasks.len(), "run claimed");
         let ping_url = app.cfg.healthcheck_url.as_ref().map(|u| u.expose_secret());
         crate::ping::start(&app.http, ping_url, &answer).await;
         let plan = RunPlan {
@@ -329,7 +329,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             ledger_pool,
             &Finish {
                 id: run_id,
-                status,
+                status: status.as_str(),
                 completed_at: clock.now(),
                 execution_time_ms: answer.duration_ms as i64,
                 error_message: error.as_deref(),
@@ -364,10 +364,9 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             let verdict = ledger::run_status(ledger_pool, run_id)
                 .await
                 .map_err(HandleError::from_db)?;
-            answer.outcome = match verdict.as_deref() {
-                Some("completed") => "completed",
-                Some("failed") => "failed",
-                _ => "timeout",
+            answer.outcome = match verdict.as_deref().and_then(Outcome::parse) {
+                Some(o @ (Outcome::Completed | Outcome::Failed)) => o,
+                _ => Outcome::Timeout,
             };
             answer.message = Some(
                 "the run's lease expired before it finished; the ledger kept the sweeper's verdict"
@@ -375,7 +374,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             );
         }
         tracing::info!(
-            outcome = answer.outcome,
+            outcome = answer.outcome.as_str(),
             duration_ms = answer.duration_ms,
             "run finished"
         );
@@ -389,16 +388,16 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
 }
 
 /// failed beats timeout beats completed: the worst thing that happened.
-fn run_status(outcomes: &[TaskOutcome]) -> &'static str {
+fn run_status(outcomes: &[TaskOutcome]) -> Outcome {
     if outcomes.iter().any(|o| o.status == TaskStatus::Failed) {
-        "failed"
+        Outcome::Failed
     } else if outcomes
         .iter()
         .any(|o| matches!(o.status, TaskStatus::Timeout | TaskStatus::Skipped))
     {
-        "timeout"
+        Outcome::Timeout
     } else {
-        "completed"
+        Outcome::Completed
     }
 }
 

@@ -12,6 +12,7 @@ pub mod invoke;
 pub mod kick;
 pub mod ledger;
 pub mod options;
+pub mod outcome;
 pub mod pause;
 pub mod ping;
 pub mod retry;
@@ -28,6 +29,7 @@ pub use config::Config;
 pub use delivery::ScheduledDelivery;
 pub use error::HandleError;
 pub use invoke::RunAnswer;
+pub use outcome::{Outcome, Trigger};
 pub use route::{
     App, InvocationDeadline, Route, RouteSpec, all_routes_router, single_route_router,
 };

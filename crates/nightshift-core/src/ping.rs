@@ -30,7 +30,7 @@ pub async fn start(http: &reqwest::Client, base: Option<&str>, answer: &RunAnswe
 pub async fn finish(http: &reqwest::Client, base: Option<&str>, answer: &RunAnswer) {
     let Some(base) = base else { return };
     let base = base.trim_end_matches('/');
-    let url = if answer.outcome == "completed" {
+    let url = if answer.outcome == crate::outcome::Outcome::Completed {
         base.to_owned()
     } else {
         format!("{base}/fail")

@@ -10,13 +10,14 @@ use uuid::Uuid;
 use crate::error::HandleError;
 use crate::follow_up::FollowUpKind;
 use crate::options::RunOptions;
+use crate::outcome::Trigger;
 use crate::route::RouteSpec;
 
 /// A heartbeat's call: the slot it stands for and what it follows.
 #[derive(Debug)]
 pub struct SlotCall {
     pub slot: DateTime<Utc>,
-    pub trigger: &'static str,
+    pub trigger: Trigger,
     /// The run this follows up; None for a catch-up.
     pub follows: Option<Uuid>,
     pub kind: Option<FollowUpKind>,
@@ -42,7 +43,7 @@ pub async fn resolve(
         }
         return Ok(Some(SlotCall {
             slot,
-            trigger: "catch_up",
+            trigger: Trigger::CatchUp,
             follows: None,
             kind: None,
             from_task: None,
@@ -76,7 +77,7 @@ pub async fn resolve(
     let kind = FollowUpKind::parse(&run.kind).unwrap_or(FollowUpKind::Retry);
     Ok(Some(SlotCall {
         slot,
-        trigger: kind.as_str(),
+        trigger: kind.into(),
         follows: Some(id),
         kind: Some(kind),
         from_task: run.from_task,

@@ -184,14 +184,17 @@ pub async fn serve_until(
     tracing::info!(%addr, "serving routes");
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut scheduler = None;
+    let host = if addr.ip().is_unspecified() {
+        SocketAddr::new([127, 0, 0, 1].into(), addr.port())
+    } else {
+        addr
+    };
+    // Follow-ups call this server, never a BASE_URL that may name a
+    // deployed copy (crates/nightshift-core/src/kick.rs).
+    let _ = app.self_url.set(format!("http://{host}"));
     if opts.schedule {
         match &app.cfg.cron_secret {
             Some(secret) => {
-                let host = if addr.ip().is_unspecified() {
-                    SocketAddr::new([127, 0, 0, 1].into(), addr.port())
-                } else {
-                    addr
-                };
                 let s = scheduler::Scheduler {
                     app: app.clone(),
                     base_url: format!("http://{host}"),

@@ -16,6 +16,9 @@ use tokio::task::JoinSet;
 /// trigger is `cron` and it claims its slot.
 pub const USER_AGENT: &str = "vercel-cron/1.0 (nightshift serve)";
 
+/// How often `serve` starts due follow-ups on its own.
+const HEARTBEAT: chrono::Duration = chrono::Duration::minutes(1);
+
 pub struct Scheduler {
     pub app: Arc<App>,
     /// Where this server listens, e.g. http://127.0.0.1:3000.
@@ -45,8 +48,12 @@ impl Scheduler {
             .expect("the scheduler's HTTP client builds with static settings");
         let mut calls = JoinSet::new();
         tracing::info!(crons = crons.len(), "local scheduler started");
+        // The heartbeat (nightshift_core::kick) at least once a minute, so a
+        // due retry or catch-up starts on time here, not at the next cron.
+        let mut heartbeat = start + HEARTBEAT;
         while let Some(due) = next.iter().flatten().min().copied() {
-            let wait = (due - self.app.clock.now())
+            let wake = due.min(heartbeat);
+            let wait = (wake - self.app.clock.now())
                 .to_std()
                 .unwrap_or_default()
                 .div_f64(self.speed);
@@ -55,8 +62,15 @@ impl Scheduler {
                 _ = stop.wait_for(|s| *s) => break,
             }
             let now = self.app.clock.now();
+            if now >= heartbeat {
+                heartbeat = now + HEARTBEAT;
+                let app = self.app.clone();
+                calls.spawn(async move {
+                    nightshift_core::kick::kick(&app).await;
+                });
+            }
             if now < due {
-                continue; // woke a little early
+                continue; // a heartbeat, or woke a little early
             }
             for (i, (path, schedule)) in crons.iter().enumerate() {
                 if next[i].is_some_and(|t| t <= now) {

@@ -1,6 +1,7 @@
 //! `GET /api/health`: is the system working? For uptime monitors and load
 //! balancers, so no auth and one word. It looks at the machinery only (the
-//! jobs, the database, the outbox, the work queue); business findings (a bug
+//! jobs, the database, the outbox, the work queue, follow-ups the heartbeat
+//! does not start); business findings (a bug
 //! past its SLA, revenue at risk) stay on the status page and in
 //! `health_check`'s report and never turn it into 503 (docs/architecture.md §5).
 //! One statement answers it, and the verdict is kept a few seconds per
@@ -22,6 +23,10 @@ const GRACE: Duration = Duration::minutes(15);
 /// is work the system is not getting through.
 const OUTBOX_LAG: Duration = Duration::hours(1);
 const QUEUE_AGE: Duration = Duration::days(1);
+/// A follow-up (retry, continuation) due longer than the gap between two
+/// hourly heartbeats and not started: the heartbeat cannot reach the routes
+/// (BASE_URL unset or wrong; crates/nightshift-core/src/kick.rs).
+const FOLLOW_UP_LAG_SECS: f64 = 75.0 * 60.0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -93,6 +98,7 @@ struct Row {
     outbox_dead: i64,
     outbox_oldest_due: Option<DateTime<Utc>>,
     queue_old: i64,
+    follow_ups_overdue: i64,
 }
 
 /// The verdict from one statement: a row per job, the system-wide counts
@@ -117,11 +123,16 @@ pub async fn assess(
                 (SELECT count(*) FROM notifications WHERE status = 'dead') AS outbox_dead,
                 (SELECT min(next_attempt_at) FROM notifications WHERE status = 'pending') AS outbox_oldest_due,
                 (SELECT count(*) FROM work_queue
-                  WHERE status IN ('pending', 'running') AND enqueued_at < $2) AS queue_old
+                  WHERE status IN ('pending', 'running') AND enqueued_at < $2) AS queue_old,
+                (SELECT count(*) FROM job_history h
+                  WHERE h.job_type = j.job_type AND h.follow_up IS NOT NULL
+                    AND h.followed_by IS NULL
+                    AND h.follow_up_at < now() - make_interval(secs => $3)) AS follow_ups_overdue
            FROM unnest($1::text[]) AS j(job_type)",
     )
     .bind(&jobs)
     .bind(now - QUEUE_AGE)
+    .bind(FOLLOW_UP_LAG_SECS)
     .fetch_all(pool)
     .await?;
     let mut verdict = Verdict::Ok;
@@ -143,6 +154,7 @@ pub async fn assess(
             || row.outbox_dead > 0
             || row.outbox_oldest_due.is_some_and(|d| now - d > OUTBOX_LAG)
             || row.queue_old > 0
+            || row.follow_ups_overdue > 0
         {
             Verdict::Degraded
         } else {

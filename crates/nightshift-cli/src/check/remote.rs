@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use nightshift_core::Outcome;
 use nightshift_core::route::http_client;
 use nightshift_core::schedule::VercelJson;
 
@@ -35,8 +36,9 @@ pub async fn check(dir: &Path, base: &str, secret: Option<&str>) -> Vec<Problem>
             Ok(r) => {
                 let status = r.status();
                 let body: serde_json::Value = r.json().await.unwrap_or_default();
-                match (status.as_u16(), body["outcome"].as_str()) {
-                    (200, Some("dry_run")) => None,
+                let outcome = body["outcome"].as_str().and_then(Outcome::parse);
+                match (status.as_u16(), outcome) {
+                    (200, Some(Outcome::DryRun)) => None,
                     (401, _) => Some("401: the deployment's CRON_SECRET differs from yours".into()),
                     (code, _) => Some(format!(
                         "answered {code}: {}",

@@ -1,4 +1,4 @@
-//! Follow-ups (crates/nightshift-core/src/follow_up.rs, kick.rs): a slot
+//! Scenario 9, follow-ups (crates/nightshift-core/src/follow_up.rs, kick.rs): a slot
 //! that fails transiently is retried within its period, one stopped by its
 //! deadline is continued at once, a permanent cause is alerted and not
 //! retried, and a missed daily slot is caught up once. Every call goes over
@@ -8,18 +8,17 @@
 //! logical time passes (the ManualClock), the test also makes the pending
 //! follow-up due with one UPDATE, and says so.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use common::*;
 use nightshift_core::db::Db;
 use nightshift_core::{App, Config, ManualClock, Route, Task, TaskContext, TaskReport};
 use nightshift_testkit::{Canned, Replay, synthetic_issues};
 use sqlx::PgPool;
+
+use crate::common::*;
 
 /// The whole chain answers within this; a platform's heartbeat waits 3 s.
 const WAIT: Duration = Duration::from_secs(120);
