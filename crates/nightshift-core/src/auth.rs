@@ -14,9 +14,9 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::app::App;
 use crate::config::Config;
 use crate::error::HandleError;
-use crate::route::App;
 use crate::{session, throttle};
 
 /// The bearer header against the configured secrets, without the throttle

@@ -13,8 +13,8 @@ use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::app::App;
 use crate::follow_up::{CATCH_UP_GRACE, Missed, RESEND_AFTER_SECS};
-use crate::route::App;
 
 /// How a self-call introduces itself in the log and the run's metadata.
 pub const USER_AGENT: &str = concat!("nightshift-heartbeat/", env!("CARGO_PKG_VERSION"));

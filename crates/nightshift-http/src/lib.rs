@@ -68,11 +68,9 @@ pub fn app_from_env() -> Result<App, StartupError> {
     }
     let routes = nightshift_tasks::routes();
     let specs: Vec<_> = routes.iter().map(|r| r.spec.clone()).collect();
-    nightshift_core::route::check_budget(cfg.job_budget, &specs).map_err(|detail| {
-        StartupError {
-            variable: "JOB_BUDGET_SECS",
-            detail,
-        }
+    nightshift_core::app::check_budget(cfg.job_budget, &specs).map_err(|detail| StartupError {
+        variable: "JOB_BUDGET_SECS",
+        detail,
     })?;
     // Building the pool fails only on an unreadable DATABASE_URL (redacted).
     App::new(cfg, routes).map_err(|e| StartupError {

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
 use http::{Method, StatusCode, header};
 use nightshift_core::auth::{self, FormToken};
-use nightshift_core::route::{DASHBOARD_PATH, form_field, is_form, read_form, see_other};
+use nightshift_core::web::{DASHBOARD_PATH, form_field, is_form, read_form, see_other};
 use nightshift_core::{App, HandleError, pause};
 use serde_json::json;
 

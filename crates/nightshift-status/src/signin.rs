@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use nightshift_core::auth::{self, Access, FormToken};
-use nightshift_core::route::{DASHBOARD_PATH, form_field, is_form, read_form, see_other};
+use nightshift_core::web::{DASHBOARD_PATH, form_field, is_form, read_form, see_other};
 use nightshift_core::{App, HandleError, session};
 use serde_json::json;
 

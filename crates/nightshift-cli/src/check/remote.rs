@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use nightshift_core::Outcome;
-use nightshift_core::route::http_client;
+use nightshift_core::app::http_client;
 use nightshift_core::schedule::VercelJson;
 
 use super::Problem;

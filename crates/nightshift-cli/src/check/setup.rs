@@ -3,7 +3,7 @@
 //! token that GitHub accepts.
 
 use nightshift_core::db::MIGRATOR;
-use nightshift_core::{Config, route::http_client};
+use nightshift_core::{Config, app::http_client};
 use secrecy::ExposeSecret;
 
 use super::Problem;

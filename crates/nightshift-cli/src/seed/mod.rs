@@ -166,7 +166,7 @@ async fn history(pool: &sqlx::PgPool, now: DateTime<Utc>, days: u32) -> anyhow::
             job_type: "daily_sync",
             cfg: std::sync::Arc::new(nightshift_core::Config::default()),
             routes: routes.clone(),
-            http: nightshift_core::route::http_client(),
+            http: nightshift_core::app::http_client(),
             worker: false,
             follow_up: None,
         };

@@ -257,13 +257,9 @@ impl Config {
     /// The dashboard's public address (BASE_URL + the dashboard path), for
     /// links in e-mail and Slack; `None` without BASE_URL.
     pub fn dashboard_url(&self) -> Option<String> {
-        self.base_url.as_deref().map(|b| {
-            format!(
-                "{}{}",
-                b.trim_end_matches('/'),
-                crate::route::DASHBOARD_PATH
-            )
-        })
+        self.base_url
+            .as_deref()
+            .map(|b| format!("{}{}", b.trim_end_matches('/'), crate::web::DASHBOARD_PATH))
     }
 
     pub fn with_secret(mut self, secret: &str) -> Self {

@@ -34,7 +34,7 @@ pub fn ctx_with_cfg(pool: &PgPool, now: DateTime<Utc>, cfg: Config) -> TaskConte
         job_type: "hourly_metrics",
         cfg: Arc::new(cfg),
         routes: nightshift_tasks::specs().into(),
-        http: nightshift_core::route::http_client(),
+        http: nightshift_core::app::http_client(),
         worker: false,
         follow_up: None,
     }
