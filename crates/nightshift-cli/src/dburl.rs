@@ -22,13 +22,11 @@ pub async fn connect() -> anyhow::Result<PgPool> {
 /// Where migrations run. sqlx's migrator holds a session-level advisory lock
 /// for the whole run, which a transaction pooler would leave behind on some
 /// server connection (or release on another): migrations need a session of
-/// their own, so never go through the pooler.
-pub async fn migration_pool() -> anyhow::Result<PgPool> {
-    if let Some(direct) = std::env::var("DATABASE_URL_DIRECT")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    {
-        let opts = connect_options(&direct, false).context("DATABASE_URL_DIRECT")?;
+/// their own, so never go through the pooler. `direct` is the `migrate`
+/// command's `--database-url-direct` / DATABASE_URL_DIRECT (clap reads it).
+pub async fn migration_pool(direct: Option<&str>) -> anyhow::Result<PgPool> {
+    if let Some(direct) = direct.filter(|v| !v.trim().is_empty()) {
+        let opts = connect_options(direct, false).context("DATABASE_URL_DIRECT")?;
         return PgPoolOptions::new()
             .max_connections(1)
             .connect_with(opts)
