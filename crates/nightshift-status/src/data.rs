@@ -202,16 +202,12 @@ async fn job_status(
     .bind(SLOW_RUN.num_milliseconds())
     .fetch_all(pool)
     .await?;
-    // Failures since the last completed run, counting finished runs only.
-    let consecutive_failures: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM job_history
-          WHERE job_type = $1 AND status IN ('failed', 'timeout') AND started_at <= $2
-            AND started_at > coalesce((SELECT max(started_at) FROM job_history
-                                        WHERE job_type = $1 AND status = 'completed'
-                                          AND started_at <= $2), '-infinity')",
+    // The watch's definition too (migrations/20261203000200_failure_streak.sql).
+    let consecutive_failures = sqlx::query_scalar!(
+        r#"SELECT failure_streak($1, $2) AS "n!""#,
+        spec.job_type,
+        now,
     )
-    .bind(spec.job_type)
-    .bind(now)
     .fetch_one(pool)
     .await?;
     Ok(JobStatus {
