@@ -90,7 +90,7 @@ impl Db {
 /// exactly. docs/decisions.md, "Behind a pooler" in README.md.
 pub fn connect_options(url: &str, pooler: bool) -> Result<PgConnectOptions, HandleError> {
     let mut opts = PgConnectOptions::from_str(url)
-        .map_err(|e| HandleError::Internal(format!("DATABASE_URL is invalid: {}", redact(&e))))?
+        .map_err(|e| HandleError::internal(format!("DATABASE_URL is invalid: {}", redact(&e))))?
         .application_name("nightshift");
     if pooler {
         opts = opts.statement_cache_capacity(0).extra_float_digits(None);

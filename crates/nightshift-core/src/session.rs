@@ -114,9 +114,7 @@ pub async fn issue(pool: &PgPool, now: DateTime<Utc>) -> Result<Session, HandleE
         .await
         .map_err(HandleError::from_db)?;
     let epoch = epoch.ok_or_else(|| {
-        HandleError::Internal(
-            "session_epoch has no row: run migrations (nightshift migrate)".into(),
-        )
+        HandleError::internal("session_epoch has no row: run migrations (nightshift migrate)")
     })?;
     Ok(Session {
         epoch,

@@ -50,7 +50,7 @@ impl Cache {
 
 pub async fn answer(app: Arc<App>, cache: &Cache, method: Method) -> Response {
     if method != Method::GET && method != Method::HEAD {
-        return HandleError::MethodNotAllowedOnly("GET, HEAD").into_response();
+        return HandleError::MethodNotAllowed("GET, HEAD").into_response();
     }
     let now = app.clock.now();
     let verdict = match cache.get(now) {

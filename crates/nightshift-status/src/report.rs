@@ -26,7 +26,7 @@ pub async fn latest(State(app): State<Arc<App>>, req: Request) -> Response {
 
 async fn latest_inner(app: &App, req: Request) -> Result<Response, HandleError> {
     if req.method() != Method::GET {
-        return Err(HandleError::MethodNotAllowedOnly("GET"));
+        return Err(HandleError::MethodNotAllowed("GET"));
     }
     auth::authorize_read(app, req.headers(), req.extensions()).await?;
     let pool = app.db.ready().await?;
