@@ -129,14 +129,16 @@ pub async fn collect(
     for spec in routes {
         jobs.push(job_status(pool, spec, &pauses, now).await?);
     }
-    let open_alerts = sqlx::query_as(
+    let open_alerts = sqlx::query_as!(
+        Alert,
         "SELECT id, severity, source, title, message, raised_at FROM alerts WHERE status = 'open'
           ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
                    raised_at DESC LIMIT 50",
     )
     .fetch_all(pool)
     .await?;
-    let latest_report = sqlx::query_as(
+    let latest_report = sqlx::query_as!(
+        ReportRef,
         "SELECT id, iso_week, subject, generated_at FROM reports ORDER BY generated_at DESC LIMIT 1",
     )
     .fetch_optional(pool)
@@ -169,7 +171,8 @@ async fn job_status(
     pauses: &[Pause],
     now: DateTime<Utc>,
 ) -> anyhow::Result<JobStatus> {
-    // Only literal filters from this function go in; values are bound.
+    // Runtime SQL, on purpose: one column list and order for four filters,
+    // and only literal filters from this function go in; values are bound.
     let runs = |filter: &'static str, limit: i64| {
         sqlx::AssertSqlSafe(format!(
             "SELECT {RUN_COLUMNS} FROM job_history WHERE job_type = $1 AND {filter}
@@ -234,9 +237,10 @@ async fn stats(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> anyhow::Result<Stats> {
-    Ok(sqlx::query_as(
-        "SELECT count(*) AS runs,
-                count(*) FILTER (WHERE status = 'completed') AS completed,
+    Ok(sqlx::query_as!(
+        Stats,
+        r#"SELECT count(*) AS "runs!",
+                count(*) FILTER (WHERE status = 'completed') AS "completed!",
                 (count(*) FILTER (WHERE status = 'completed'))::float8 / nullif(count(*), 0)
                     AS success_rate,
                 avg(execution_time_ms)::float8 AS avg_duration_ms,
@@ -244,11 +248,11 @@ async fn stats(
                     AS p95_duration_ms
            FROM job_history
           WHERE job_type = $1 AND status IN ('completed', 'failed', 'timeout')
-            AND started_at > $2 AND started_at <= $3",
+            AND started_at > $2 AND started_at <= $3"#,
+        job_type,
+        from,
+        to,
     )
-    .bind(job_type)
-    .bind(from)
-    .bind(to)
     .fetch_one(pool)
     .await?)
 }
