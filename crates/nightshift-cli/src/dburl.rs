@@ -12,7 +12,8 @@ use sqlx::postgres::PgPoolOptions;
 /// DATABASE_URL, pooler-safe when DATABASE_PGBOUNCER or the URL says so.
 pub async fn connect() -> anyhow::Result<PgPool> {
     let url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
-    let opts = connect_options(&url, pooler_mode(&url)?)?;
+    let opts =
+        connect_options(&url, pooler_mode(&url)?).map_err(|e| anyhow::anyhow!(e.detail()))?;
     PgPoolOptions::new()
         .connect_with(opts)
         .await
@@ -26,7 +27,9 @@ pub async fn connect() -> anyhow::Result<PgPool> {
 /// command's `--database-url-direct` / DATABASE_URL_DIRECT (clap reads it).
 pub async fn migration_pool(direct: Option<&str>) -> anyhow::Result<PgPool> {
     if let Some(direct) = direct.filter(|v| !v.trim().is_empty()) {
-        let opts = connect_options(direct, false).context("DATABASE_URL_DIRECT")?;
+        let opts = connect_options(direct, false)
+            .map_err(|e| anyhow::anyhow!(e.detail()))
+            .context("DATABASE_URL_DIRECT")?;
         return PgPoolOptions::new()
             .max_connections(1)
             .connect_with(opts)

@@ -214,7 +214,7 @@ pub(crate) async fn pool_of(app: &nightshift_core::App) -> anyhow::Result<sqlx::
         .db
         .ready()
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .map_err(|e| anyhow::anyhow!(e.detail()))?
         .clone())
 }
 

@@ -101,6 +101,15 @@ impl HandleError {
     pub fn internal(cause: impl Into<Cause>) -> Self {
         Self::Internal(cause.into())
     }
+
+    /// The message and its causes, for a log or an operator's own terminal
+    /// (a startup error, the CLI); never for an HTTP answer.
+    pub fn detail(&self) -> String {
+        match causes(self) {
+            c if c.is_empty() => self.to_string(),
+            c => format!("{self}: {c}"),
+        }
+    }
 }
 
 /// The error's causes, outermost first, for the log's `source` field.
@@ -167,5 +176,9 @@ mod tests {
         assert!(!err.to_string().contains("no rows"), "{err}");
         let wrapped = anyhow::anyhow!("inner").context("outer");
         assert_eq!(causes(&HandleError::internal(wrapped)), "outer: inner");
+        assert_eq!(
+            HandleError::internal("session_epoch has no row").detail(),
+            "internal error; the server log says why: session_epoch has no row"
+        );
     }
 }

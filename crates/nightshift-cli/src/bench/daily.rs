@@ -162,8 +162,9 @@ fn add_repos(replay: &Replay, owner: &str, n: usize, issues: usize, latency_ms: 
 
 /// One route call on an App of its own (own pool, own HTTP client), timed.
 async fn sync_once(cfg: Config, secret: &str, query: &str) -> anyhow::Result<Duration> {
-    let app =
-        Arc::new(App::new(cfg, nightshift_tasks::routes()).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let app = Arc::new(
+        App::new(cfg, nightshift_tasks::routes()).map_err(|e| anyhow::anyhow!(e.detail()))?,
+    );
     let started = Instant::now();
     let (status, body) = crate::run::call(&app, secret, "daily", query).await?;
     let took = started.elapsed();

@@ -89,8 +89,9 @@ async fn report_behind_digests(planted: usize) -> anyhow::Result<()> {
         report_emails: vec!["cto@example.com".into()],
         ..cfg.delivery
     };
-    let app =
-        Arc::new(App::new(cfg, nightshift_tasks::routes()).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let app = Arc::new(
+        App::new(cfg, nightshift_tasks::routes()).map_err(|e| anyhow::anyhow!(e.detail()))?,
+    );
     let pool = pool_of(&app).await?;
     sqlx::query!(
         "INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key, priority,
