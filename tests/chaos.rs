@@ -35,5 +35,5 @@ mod pool_exhausted;
 mod postgres_restart;
 #[path = "chaos/smtp_outage.rs"]
 mod smtp_outage;
-#[path = "chaos/support.rs"]
+#[path = "chaos/support/mod.rs"]
 mod support;

@@ -50,3 +50,28 @@ async fn unmigrated_schema_says_run_migrations(pool: PgPool) {
         a.body
     );
 }
+
+/// A statement that fails inside (not an outage) is a 500 whose answer is a
+/// fixed text: the sqlx message, with the table it names, goes to the log only
+/// (crates/nightshift-core/src/error.rs).
+#[sqlx::test(migrations = "./migrations")]
+async fn database_error_answer_carries_no_sqlx_text(pool: PgPool) {
+    let t = real_app(&pool);
+    sqlx::query!("DROP TABLE job_pauses")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let a = call_once(&t.app, "/api/cron/hourly").await;
+    assert_eq!(a.status, 500, "{:?}", a.body);
+    assert_eq!(a.body["error"], "internal");
+    assert_eq!(a.body["message"], "internal error; the server log says why");
+    let text = a.body.to_string();
+    for sqlx_text in [
+        "job_pauses",
+        "relation",
+        "does not exist",
+        "error returned from database",
+    ] {
+        assert!(!text.contains(sqlx_text), "{sqlx_text:?} in {text}");
+    }
+}

@@ -85,6 +85,14 @@ async fn release(pool: &PgPool) {
     .unwrap();
 }
 
+async fn completed_runs(pool: &PgPool) -> i64 {
+    count(
+        pool,
+        "SELECT count(*) FROM job_history WHERE status = 'completed'",
+    )
+    .await
+}
+
 /// A little data, so the tasks read and write rows rather than nothing.
 async fn seed(pool: &PgPool) {
     let owner: i64 = sqlx::query_scalar(
@@ -131,14 +139,7 @@ async fn all_three_routes_complete_through_the_pooler(pool: PgPool) {
     assert_eq!(status.status(), 200);
     let body: Value = status.json().await.unwrap();
     assert_eq!(body["jobs"].as_array().map(Vec::len), Some(3), "{body}");
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM job_history WHERE status = 'completed'"
-        )
-        .await,
-        6
-    );
+    assert_eq!(completed_runs(&pool).await, 6);
     release(&pool).await;
 }
 
@@ -267,13 +268,6 @@ async fn a_plain_pooler_url_needs_the_variable(pool: PgPool) {
     // PgBouncer refuses sqlx's default startup packet (extra_float_digits).
     assert_eq!(a.status, 503, "{:?}", a.body);
     assert_eq!(a.body["error"], "database_unavailable", "{:?}", a.body);
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM job_history WHERE status = 'completed'"
-        )
-        .await,
-        0
-    );
+    assert_eq!(completed_runs(&pool).await, 0);
     release(&pool).await;
 }

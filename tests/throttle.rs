@@ -7,9 +7,8 @@
 
 mod common;
 
-use std::future::IntoFuture;
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
@@ -33,22 +32,6 @@ fn policy() -> ThrottlePolicy {
         first_backoff: Duration::from_secs(30),
         max_backoff: Duration::from_secs(3600),
     }
-}
-
-/// Serves with the TCP peer as the client address, as `nightshift serve`.
-async fn serve_peers(app: Arc<App>) -> String {
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router =
-        nightshift_core::all_routes_router(app.clone()).merge(nightshift_status::router(app));
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    );
-    tokio::spawn(server.into_future());
-    format!("http://{addr}")
 }
 
 /// A client whose connections come from 127.0.0.`n`.
@@ -111,7 +94,7 @@ async fn wrong_secrets_back_off_per_address_then_for_everyone(pool: PgPool) {
         .with_clock(t.clock.clone())
         .with_throttle(policy()),
     );
-    let base = serve_peers(app).await;
+    let base = serve_all_as(app, true).await;
     let (a, b, c, d) = (from(2), from(3), from(4), from(5));
 
     // Address A: two wrong bearers are plain 401s, the third starts a 30 s
@@ -196,7 +179,7 @@ async fn wrong_secrets_back_off_per_address_then_for_everyone(pool: PgPool) {
 async fn the_log_names_the_client_and_never_the_guess(pool: PgPool) {
     capture_logs();
     let t = real_app(&pool);
-    let base = serve_peers(t.app.clone()).await;
+    let base = serve_all_as(t.app.clone(), true).await;
     let c = from(7);
     let guesses = ["guess-3f1c9a-bearer", "guess-77e2b0-form"];
     assert_eq!(bearer_try(&c, &base, guesses[0]).await.status, 401);
@@ -227,7 +210,7 @@ async fn an_unreachable_database_opens_nothing() {
     })
     .unwrap();
     let app = Arc::new(App::new(cfg, nightshift_tasks::routes()).unwrap());
-    let base = serve_peers(app).await;
+    let base = serve_all_as(app, true).await;
     let c = from(9);
     // Right or wrong, the throttle cannot be consulted: 503, no way in, and
     // no way to tell a right guess from a wrong one.

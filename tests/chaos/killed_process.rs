@@ -11,7 +11,6 @@ use nightshift_testkit::db::database_url;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::common::*;
 use crate::support::*;
 
 const BUDGET_SECS: u64 = 4;
@@ -25,50 +24,18 @@ async fn a_killed_run_is_swept_and_its_slot_runs_once(pool: PgPool) {
         ("DATABASE_URL", database_url(&pool).await),
         ("JOB_BUDGET_SECS", BUDGET_SECS.to_string()),
     ];
-    let client = reqwest::Client::new();
-
-    let mut lock = pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE bugs IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *lock)
-        .await
-        .unwrap();
-    let port = free_port();
-    let mut doomed = spawn_route(env!("CARGO_BIN_EXE_hourly"), port, &env).await;
-    let url = format!("http://127.0.0.1:{port}/api/cron/hourly");
-    let pending = tokio::spawn({
-        let client = client.clone();
-        async move {
-            client
-                .post(url)
-                .header("authorization", bearer())
-                .send()
-                .await
-        }
-    });
-    lock_waiter(&pool).await;
+    let bin = env!("CARGO_BIN_EXE_hourly");
+    let doomed = start_blocked(&pool, bin, "/api/cron/hourly", &env).await;
     let (killed, slot): (Uuid, chrono::DateTime<chrono::Utc>) =
         sqlx::query_as("SELECT id, slot FROM job_history WHERE status = 'running'")
             .fetch_one(&pool)
             .await
             .unwrap();
     let events_at_kill = events_of(&pool, killed).await;
-    doomed.start_kill().unwrap(); // SIGKILL
-    doomed.wait().await.unwrap();
-    assert!(
-        pending.await.unwrap().is_err(),
-        "the killed process answered"
-    );
-    lock.rollback().await.unwrap();
+    doomed.kill().await;
 
     // A fresh process (a new container), called until the lease has expired.
-    let port = free_port();
-    let _fresh = spawn_route(env!("CARGO_BIN_EXE_hourly"), port, &env).await;
-    let url = format!("http://127.0.0.1:{port}/api/cron/hourly");
-    let answer = eventually(Duration::from_secs(40), "the lease to expire", || async {
-        let a = call(&client, &url, Some(&bearer())).await;
-        (a.body["outcome"] != "skipped_duplicate").then_some(a)
-    })
-    .await;
+    let answer = call_after_the_lease(bin, "/api/cron/hourly", &env, "skipped_duplicate").await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(answer.body["outcome"], "completed");
     assert_eq!(answer.body["swept"], 1);

@@ -6,8 +6,6 @@
 //! repository to the end and answers `more_work: false`, instead of leaving
 //! it to the item's own, longer lease and the next day's slot.
 
-use std::time::Duration;
-
 use nightshift_testkit::db::database_url;
 use nightshift_testkit::{Replay, synthetic_issues};
 use sqlx::PgPool;
@@ -39,27 +37,11 @@ async fn a_sync_killed_mid_repository_is_finished_by_the_first_run_after_its_lea
         ("GITHUB_TOKEN", "ghp_chaos".to_string()),
         ("EXPORT_URL", config().export_url),
     ];
-    let client = reqwest::Client::new();
-
-    let mut lock = pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE bugs IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *lock)
-        .await
-        .unwrap();
-    let port = free_port();
-    let mut doomed = spawn_route(env!("CARGO_BIN_EXE_daily"), port, &env).await;
-    let url = format!("http://127.0.0.1:{port}/api/cron/daily?tasks=github_sync");
-    let pending = tokio::spawn({
-        let client = client.clone();
-        async move {
-            client
-                .post(url)
-                .header("authorization", bearer())
-                .send()
-                .await
-        }
-    });
-    lock_waiter(&pool).await;
+    let (bin, path) = (
+        env!("CARGO_BIN_EXE_daily"),
+        "/api/cron/daily?tasks=github_sync",
+    );
+    let doomed = start_blocked(&pool, bin, path, &env).await;
     let killed: Uuid = sqlx::query_scalar("SELECT id FROM job_history WHERE status = 'running'")
         .fetch_one(&pool)
         .await
@@ -72,23 +54,10 @@ async fn a_sync_killed_mid_repository_is_finished_by_the_first_run_after_its_lea
     .await
     .unwrap();
     assert_eq!(held, Some(killed), "the item names the run holding it");
-    doomed.start_kill().unwrap(); // SIGKILL
-    doomed.wait().await.unwrap();
-    assert!(
-        pending.await.unwrap().is_err(),
-        "the killed process answered"
-    );
-    lock.rollback().await.unwrap();
+    doomed.kill().await;
 
     // A fresh process, called until the killed run's lease (4 + 20 s) expired.
-    let port = free_port();
-    let _fresh = spawn_route(env!("CARGO_BIN_EXE_daily"), port, &env).await;
-    let url = format!("http://127.0.0.1:{port}/api/cron/daily?tasks=github_sync");
-    let answer = eventually(Duration::from_secs(40), "the lease to expire", || async {
-        let a = call(&client, &url, Some(&bearer())).await;
-        (a.body["outcome"] != "skipped_running").then_some(a)
-    })
-    .await;
+    let answer = call_after_the_lease(bin, path, &env, "skipped_running").await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(answer.body["outcome"], "completed", "{}", answer.body);
     assert_eq!(answer.body["swept"], 1);

@@ -80,15 +80,24 @@ pub async fn serve(app: Arc<App>) -> String {
 
 /// The cron routes and the status endpoints on one port, as `nightshift serve`.
 pub async fn serve_all(app: Arc<App>) -> String {
+    serve_all_as(app, false).await
+}
+
+/// As `serve_all`; with `peers`, each call's TCP peer is its client address
+/// (axum's ConnectInfo), as `nightshift serve` has it: the throttle tests.
+pub async fn serve_all_as(app: Arc<App>, peers: bool) -> String {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
     let addr = listener.local_addr().unwrap();
     let router =
         nightshift_core::all_routes_router(app.clone()).merge(nightshift_status::router(app));
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
+    if peers {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+    } else {
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    }
     format!("http://{addr}")
 }
 

@@ -41,12 +41,13 @@ pub async fn auth(args: AuthArgs) -> anyhow::Result<()> {
         }
         AuthCommand::Unblock { address, .. } => {
             let scope = address.map(throttle::key_of);
-            let gone =
-                sqlx::query("DELETE FROM auth_throttle WHERE $1::text IS NULL OR scope = $1")
-                    .bind(&scope)
-                    .execute(&pool)
-                    .await?
-                    .rows_affected();
+            let gone = sqlx::query!(
+                "DELETE FROM auth_throttle WHERE $1::text IS NULL OR scope = $1",
+                scope,
+            )
+            .execute(&pool)
+            .await?
+            .rows_affected();
             match scope {
                 Some(s) => println!("{s}: {} back-off record(s) removed", gone),
                 None => println!("all back-offs lifted ({gone} record(s) removed)"),

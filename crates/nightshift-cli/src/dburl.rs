@@ -12,7 +12,8 @@ use sqlx::postgres::PgPoolOptions;
 /// DATABASE_URL, pooler-safe when DATABASE_PGBOUNCER or the URL says so.
 pub async fn connect() -> anyhow::Result<PgPool> {
     let url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
-    let opts = connect_options(&url, pooler_mode(&url)?)?;
+    let opts =
+        connect_options(&url, pooler_mode(&url)?).map_err(|e| anyhow::anyhow!(e.detail()))?;
     PgPoolOptions::new()
         .connect_with(opts)
         .await
@@ -22,13 +23,13 @@ pub async fn connect() -> anyhow::Result<PgPool> {
 /// Where migrations run. sqlx's migrator holds a session-level advisory lock
 /// for the whole run, which a transaction pooler would leave behind on some
 /// server connection (or release on another): migrations need a session of
-/// their own, so never go through the pooler.
-pub async fn migration_pool() -> anyhow::Result<PgPool> {
-    if let Some(direct) = std::env::var("DATABASE_URL_DIRECT")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    {
-        let opts = connect_options(&direct, false).context("DATABASE_URL_DIRECT")?;
+/// their own, so never go through the pooler. `direct` is the `migrate`
+/// command's `--database-url-direct` / DATABASE_URL_DIRECT (clap reads it).
+pub async fn migration_pool(direct: Option<&str>) -> anyhow::Result<PgPool> {
+    if let Some(direct) = direct.filter(|v| !v.trim().is_empty()) {
+        let opts = connect_options(direct, false)
+            .map_err(|e| anyhow::anyhow!(e.detail()))
+            .context("DATABASE_URL_DIRECT")?;
         return PgPoolOptions::new()
             .max_connections(1)
             .connect_with(opts)

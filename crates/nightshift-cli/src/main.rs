@@ -43,11 +43,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Apply pending migrations to DATABASE_URL.
+    /// Apply pending migrations to DATABASE_URL (or DATABASE_URL_DIRECT).
     #[command(
-        after_help = "Example:\n  DATABASE_URL=postgres://localhost/nightshift nightshift migrate"
+        after_help = "Example:\n  DATABASE_URL=postgres://localhost/nightshift nightshift migrate\n  DATABASE_URL_DIRECT=postgres://db.internal:5432/nightshift nightshift migrate"
     )]
-    Migrate,
+    Migrate {
+        /// The database's direct, non-pooled URL: migrations go there when
+        /// DATABASE_URL passes through a transaction pooler (src/dburl.rs).
+        #[arg(long, env = "DATABASE_URL_DIRECT", hide_env_values = true)]
+        database_url_direct: Option<String>,
+    },
     /// Serve every route and the status dashboard on one port, at the paths
     /// Vercel uses, and fire the crons of vercel.json (UTC) like the platform.
     #[command(
@@ -158,7 +163,9 @@ fn main() -> anyhow::Result<()> {
 async fn dispatch(command: Command) -> anyhow::Result<()> {
     nightshift_http::init_tracing();
     match command {
-        Command::Migrate => migrate().await,
+        Command::Migrate {
+            database_url_direct,
+        } => migrate(database_url_direct.as_deref()).await,
         Command::Serve {
             port,
             host,
@@ -207,12 +214,12 @@ pub(crate) async fn pool_of(app: &nightshift_core::App) -> anyhow::Result<sqlx::
         .db
         .ready()
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .map_err(|e| anyhow::anyhow!(e.detail()))?
         .clone())
 }
 
-async fn migrate() -> anyhow::Result<()> {
-    let pool = dburl::migration_pool().await?;
+async fn migrate(direct: Option<&str>) -> anyhow::Result<()> {
+    let pool = dburl::migration_pool(direct).await?;
     MIGRATOR.run(&pool).await.context("applying migrations")?;
     let applied = MIGRATOR.iter().count();
     println!("migrations up to date ({applied} known to this binary)");

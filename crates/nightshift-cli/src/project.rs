@@ -64,22 +64,23 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
     let owner_id: Option<i64> = match &args.owner {
         None => None,
         Some(email) => Some(
-            sqlx::query_scalar(
+            sqlx::query_scalar!(
                 "SELECT id FROM users WHERE lower(email) = lower($1) ORDER BY id LIMIT 1",
+                email.trim(),
             )
-            .bind(email.trim())
             .fetch_optional(&pool)
             .await?
             .ok_or_else(|| anyhow::anyhow!("no user has the email {email:?}"))?,
         ),
     };
     // Two projects syncing one repository would import every issue twice.
-    let same_repo: Option<(i64, String)> = sqlx::query_as(
+    let same_repo = sqlx::query!(
         "SELECT id, name FROM projects WHERE lower(github_repo) = lower($1) ORDER BY id LIMIT 1",
+        args.github,
     )
-    .bind(&args.github)
     .fetch_optional(&pool)
-    .await?;
+    .await?
+    .map(|r| (r.id, r.name));
     if let Some((id, other)) = same_repo {
         anyhow::bail!(
             "project {id} ({other:?}) already uses the repository {}",
@@ -89,15 +90,16 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
 
     // The unique index decides, not a SELECT first: two concurrent adds of
     // one name cannot both pass.
-    let inserted: Result<(i64, String), sqlx::Error> = sqlx::query_as(
+    let inserted = sqlx::query!(
         "INSERT INTO projects (name, owner_id, github_repo, sync_enabled) \
          VALUES ($1, $2, $3, true) RETURNING id, name",
+        name,
+        owner_id,
+        args.github,
     )
-    .bind(name)
-    .bind(owner_id)
-    .bind(&args.github)
     .fetch_one(&pool)
-    .await;
+    .await
+    .map(|r| (r.id, r.name));
     let (id, name) = match inserted {
         Ok(row) => row,
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {

@@ -37,7 +37,13 @@ fn help_names_the_variables_and_hides_secret_values() {
     let (_, help, _) = nightshift(&["export", "--help"], &env);
     assert!(help.contains("[env: EXPORT_URL"), "{help}");
     let (_, check, _) = nightshift(&["check", "--help"], &env);
-    for text in [help, check] {
+    let (code, migrate, _) = nightshift(
+        &["migrate", "--help"],
+        &[("DATABASE_URL_DIRECT", "postgres://u:hunter2-direct@db/x")],
+    );
+    assert_eq!(code, 0);
+    assert!(migrate.contains("[env: DATABASE_URL_DIRECT"), "{migrate}");
+    for text in [help, check, migrate] {
         assert!(
             !text.contains("hunter2"),
             "a secret value is shown:\n{text}"

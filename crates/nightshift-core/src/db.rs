@@ -90,7 +90,7 @@ impl Db {
 /// exactly. docs/decisions.md, "Behind a pooler" in README.md.
 pub fn connect_options(url: &str, pooler: bool) -> Result<PgConnectOptions, HandleError> {
     let mut opts = PgConnectOptions::from_str(url)
-        .map_err(|e| HandleError::Internal(format!("DATABASE_URL is invalid: {}", redact(&e))))?
+        .map_err(|e| HandleError::internal(format!("DATABASE_URL is invalid: {}", redact(&e))))?
         .application_name("nightshift");
     if pooler {
         opts = opts.statement_cache_capacity(0).extra_float_digits(None);
@@ -112,6 +112,9 @@ fn pool_options(max: u32) -> PgPoolOptions {
 async fn check_schema(pool: &PgPool) -> Result<(), HandleError> {
     let expected = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
     let found: Result<Option<i64>, sqlx::Error> =
+        // Runtime SQL: `_sqlx_migrations` is the migrator's table, absent from
+        // an unmigrated database (the 42P01 arm below) and from the schema the
+        // macros are checked against (scripts/sqlx-prepare applies the files).
         sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
             .fetch_one(pool)
             .await;

@@ -1,5 +1,6 @@
 //! Every way a call can be refused or break, and the one place where each maps
-//! to an HTTP status. Messages are for the caller: no secret, no URL.
+//! to an HTTP status. Messages are for the caller: no secret, no URL, no
+//! database text; what broke inside goes to the log as the error's `source`.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -9,16 +10,19 @@ use serde_json::json;
 /// Seconds a caller should wait before retrying when the database is away.
 pub const RETRY_AFTER_SECS: u64 = 30;
 
+/// What broke inside, kept for the log only.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
-    #[error("method not allowed; use GET or POST")]
-    MethodNotAllowed,
+    /// The method is not one the path takes; the value is its `Allow`
+    /// header ("GET, POST" for the cron routes).
+    #[error("method not allowed; use {0}")]
+    MethodNotAllowed(&'static str),
     #[error("CRON_SECRET is not configured; refusing every call until it is set")]
     SecretNotConfigured,
     #[error("missing or invalid bearer token")]
     Unauthorized,
-    #[error("method not allowed; use {0}")]
-    MethodNotAllowedOnly(&'static str),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -31,8 +35,10 @@ pub enum HandleError {
         "the database schema is at migration {found}, this binary needs {expected}: run migrations (nightshift migrate)"
     )]
     SchemaOutdated { found: i64, expected: i64 },
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Something broke inside. The caller gets this fixed text; the cause
+    /// (a sqlx error, a template's) is the `source` in the log.
+    #[error("internal error; the server log says why")]
+    Internal(#[source] Cause),
     #[error("the body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     /// Said to anyone, so it names the variable only; the value and why it
@@ -48,9 +54,7 @@ pub enum HandleError {
 impl HandleError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MethodNotAllowed | Self::MethodNotAllowedOnly(_) => {
-                StatusCode::METHOD_NOT_ALLOWED
-            }
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -68,7 +72,7 @@ impl HandleError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            Self::MethodNotAllowed | Self::MethodNotAllowedOnly(_) => "method_not_allowed",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::Forbidden(_) => "forbidden",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::SecretNotConfigured => "secret_not_configured",
@@ -89,16 +93,44 @@ impl HandleError {
         if crate::db::is_unavailable(&err) {
             Self::DatabaseUnavailable(err)
         } else {
-            Self::Internal(format!("database error: {err}"))
+            Self::Internal(Box::new(err))
         }
     }
+
+    /// `Internal` from any error, or from a message (`&str`, `String`).
+    pub fn internal(cause: impl Into<Cause>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    /// The message and its causes, for a log or an operator's own terminal
+    /// (a startup error, the CLI); never for an HTTP answer.
+    pub fn detail(&self) -> String {
+        match causes(self) {
+            c if c.is_empty() => self.to_string(),
+            c => format!("{self}: {c}"),
+        }
+    }
+}
+
+/// The error's causes, outermost first, for the log's `source` field.
+fn causes(err: &HandleError) -> String {
+    let mut out = String::new();
+    let mut next = std::error::Error::source(err);
+    while let Some(cause) = next {
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
 }
 
 impl IntoResponse for HandleError {
     fn into_response(self) -> Response {
         let status = self.status();
         if status.is_server_error() {
-            tracing::error!(code = self.code(), error = %self, source = ?std::error::Error::source(&self), "request failed");
+            tracing::error!(code = self.code(), error = %self, source = %causes(&self), "request failed");
         } else {
             tracing::info!(code = self.code(), error = %self, "request refused");
         }
@@ -114,10 +146,7 @@ impl HandleError {
     /// Retry-After), for any body: the JSON above, or a page.
     pub fn annotate(&self, headers: &mut http::HeaderMap) {
         match self {
-            Self::MethodNotAllowed => {
-                headers.insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
-            }
-            Self::MethodNotAllowedOnly(allow) => {
+            Self::MethodNotAllowed(allow) => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
             Self::Unauthorized => {
@@ -131,5 +160,25 @@ impl HandleError {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_keeps_its_cause_for_the_log_not_the_answer() {
+        let err = HandleError::from_db(sqlx::Error::RowNotFound);
+        assert_eq!(err.code(), "internal");
+        let logged = causes(&err);
+        assert!(logged.contains("no rows returned"), "{logged:?}");
+        assert!(!err.to_string().contains("no rows"), "{err}");
+        let wrapped = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(causes(&HandleError::internal(wrapped)), "outer: inner");
+        assert_eq!(
+            HandleError::internal("session_epoch has no row").detail(),
+            "internal error; the server log says why: session_epoch has no row"
+        );
     }
 }

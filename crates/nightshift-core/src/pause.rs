@@ -38,16 +38,22 @@ pub fn resolve<'a>(routes: &'a [RouteSpec], name: &str) -> Result<&'a RouteSpec,
 }
 
 pub async fn pause_of(pool: &PgPool, job_type: &str) -> Result<Option<Pause>, sqlx::Error> {
-    sqlx::query_as("SELECT * FROM job_pauses WHERE job_type = $1")
-        .bind(job_type)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as!(
+        Pause,
+        "SELECT job_type, paused_at, paused_by, reason FROM job_pauses WHERE job_type = $1",
+        job_type,
+    )
+    .fetch_optional(pool)
+    .await
 }
 
 pub async fn pauses(pool: &PgPool) -> Result<Vec<Pause>, sqlx::Error> {
-    sqlx::query_as("SELECT * FROM job_pauses ORDER BY job_type")
-        .fetch_all(pool)
-        .await
+    sqlx::query_as!(
+        Pause,
+        "SELECT job_type, paused_at, paused_by, reason FROM job_pauses ORDER BY job_type"
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// Idempotent: pausing a paused job keeps the first pause (who and when).
@@ -59,14 +65,15 @@ pub async fn pause(
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(Pause, bool), sqlx::Error> {
-    let inserted: Option<Pause> = sqlx::query_as(
+    let inserted = sqlx::query_as!(
+        Pause,
         "INSERT INTO job_pauses (job_type, paused_at, paused_by, reason) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (job_type) DO NOTHING RETURNING *",
+         ON CONFLICT (job_type) DO NOTHING RETURNING job_type, paused_at, paused_by, reason",
+        job_type,
+        now,
+        by,
+        reason,
     )
-    .bind(job_type)
-    .bind(now)
-    .bind(by)
-    .bind(reason)
     .fetch_optional(pool)
     .await?;
     if let Some(p) = inserted {
@@ -93,8 +100,7 @@ pub async fn resume(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM job_pauses WHERE job_type = $1")
-        .bind(job_type)
+    let done = sqlx::query!("DELETE FROM job_pauses WHERE job_type = $1", job_type)
         .execute(pool)
         .await?;
     let resumed = done.rows_affected() == 1;
@@ -118,14 +124,14 @@ async fn record(
     message: &str,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO sync_events (event_type, source, status, message, details, created_at)
          VALUES ($1, 'operator', 'success', $2, jsonb_build_object('job_type', $3::text), $4)",
+        event_type,
+        message,
+        job_type,
+        now,
     )
-    .bind(event_type)
-    .bind(message)
-    .bind(job_type)
-    .bind(now)
     .execute(pool)
     .await?;
     Ok(())
@@ -138,21 +144,21 @@ pub async fn record_skip(
     p: &Pause,
     call: &SkippedCall<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO sync_events (event_type, source, status, message, details, created_at)
          VALUES ('job_skipped', 'ledger', 'warning', $1,
                  jsonb_build_object('job_type', $2::text, 'route', $3::text, 'trigger', $4::text,
                                     'slot', $5::timestamptz, 'paused_at', $6::timestamptz,
                                     'paused_by', $7::text), $8)",
+        skip_message(p),
+        p.job_type,
+        call.route,
+        call.trigger,
+        call.slot,
+        p.paused_at,
+        p.paused_by,
+        call.now,
     )
-    .bind(skip_message(p))
-    .bind(&p.job_type)
-    .bind(call.route)
-    .bind(call.trigger)
-    .bind(call.slot)
-    .bind(p.paused_at)
-    .bind(&p.paused_by)
-    .bind(call.now)
     .execute(pool)
     .await?;
     Ok(())

@@ -97,26 +97,24 @@ pub fn from_headers(headers: &HeaderMap, cfg: &Config, now: DateTime<Utc>) -> Op
 /// Whether the server still honours a signed session: its epoch is the
 /// current one and it was not signed out. One statement.
 pub async fn is_live(pool: &PgPool, s: &Session) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COALESCE((SELECT epoch = $1 FROM session_epoch), false)
-            AND NOT EXISTS (SELECT 1 FROM session_revocations WHERE session_id = $2)",
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE((SELECT epoch = $1 FROM session_epoch), false)
+            AND NOT EXISTS (SELECT 1 FROM session_revocations WHERE session_id = $2) AS "live!""#,
+        s.epoch,
+        s.id,
     )
-    .bind(s.epoch)
-    .bind(s.id)
     .fetch_one(pool)
     .await
 }
 
 /// A new session under the current epoch, ending `SESSION_TTL` from `now`.
 pub async fn issue(pool: &PgPool, now: DateTime<Utc>) -> Result<Session, HandleError> {
-    let epoch: Option<Uuid> = sqlx::query_scalar("SELECT epoch FROM session_epoch")
+    let epoch: Option<Uuid> = sqlx::query_scalar!("SELECT epoch FROM session_epoch")
         .fetch_optional(pool)
         .await
         .map_err(HandleError::from_db)?;
     let epoch = epoch.ok_or_else(|| {
-        HandleError::Internal(
-            "session_epoch has no row: run migrations (nightshift migrate)".into(),
-        )
+        HandleError::internal("session_epoch has no row: run migrations (nightshift migrate)")
     })?;
     Ok(Session {
         epoch,
@@ -129,14 +127,14 @@ pub async fn issue(pool: &PgPool, now: DateTime<Utc>) -> Result<Session, HandleE
 /// of sessions that have expired anyway go in the same statement.
 pub async fn revoke(pool: &PgPool, s: &Session, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let expires = DateTime::from_timestamp(s.expires, 0).unwrap_or(now);
-    sqlx::query(
+    sqlx::query!(
         "WITH gone AS (DELETE FROM session_revocations WHERE expires_at <= $3)
          INSERT INTO session_revocations (session_id, expires_at) VALUES ($1, $2)
          ON CONFLICT (session_id) DO NOTHING",
+        s.id,
+        expires,
+        now,
     )
-    .bind(s.id)
-    .bind(expires)
-    .bind(now)
     .execute(pool)
     .await
     .map(|_| ())
@@ -146,15 +144,15 @@ pub async fn revoke(pool: &PgPool, s: &Session, now: DateTime<Utc>) -> Result<()
 /// single revocations are moot then and go too. `by` says who (dashboard,
 /// api, cli) for the record.
 pub async fn revoke_all(pool: &PgPool, by: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "WITH gone AS (DELETE FROM session_revocations)
          INSERT INTO session_epoch (id, epoch, changed_at, changed_by)
          VALUES (true, gen_random_uuid(), $1, $2)
          ON CONFLICT (id) DO UPDATE
             SET epoch = EXCLUDED.epoch, changed_at = $1, changed_by = $2",
+        now,
+        by,
     )
-    .bind(now)
-    .bind(by)
     .execute(pool)
     .await
     .map(|_| ())

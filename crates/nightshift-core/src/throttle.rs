@@ -107,12 +107,12 @@ pub async fn blocked(
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<u64>, sqlx::Error> {
-    let until: Option<DateTime<Utc>> = sqlx::query_scalar(
+    let until: Option<DateTime<Utc>> = sqlx::query_scalar!(
         "SELECT max(blocked_until) FROM (
             SELECT blocked_until FROM auth_throttle WHERE scope IN ($1, $2) FOR SHARE) s",
+        key,
+        GLOBAL,
     )
-    .bind(key)
-    .bind(GLOBAL)
     .fetch_one(pool)
     .await?;
     Ok(until.and_then(|u| secs_until(u, now)))
@@ -163,6 +163,7 @@ pub async fn record_failure(
 ) -> Result<Failure, sqlx::Error> {
     let secs = |d: Duration| d.as_secs_f64();
     let (level, addr, glob, seen): FailureRow =
+        // Runtime SQL: the text is assembled from fragments (FAILURE_SQL below).
         sqlx::query_as(sqlx::AssertSqlSafe(FAILURE_SQL.as_str()))
             .bind(key)
             .bind(now)

@@ -75,7 +75,7 @@ pub fn app_from_env() -> Result<App, StartupError> {
     // Building the pool fails only on an unreadable DATABASE_URL (redacted).
     App::new(cfg, routes).map_err(|e| StartupError {
         variable: "DATABASE_URL",
-        detail: e.to_string(),
+        detail: e.detail(),
     })
 }
 

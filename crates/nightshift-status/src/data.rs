@@ -138,14 +138,16 @@ pub async fn collect(
     for spec in routes {
         jobs.push(job_status(pool, spec, &pauses, now).await?);
     }
-    let open_alerts = sqlx::query_as(
+    let open_alerts = sqlx::query_as!(
+        Alert,
         "SELECT id, severity, source, title, message, raised_at FROM alerts WHERE status = 'open'
           ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
                    raised_at DESC LIMIT 50",
     )
     .fetch_all(pool)
     .await?;
-    let latest_report = sqlx::query_as(
+    let latest_report = sqlx::query_as!(
+        ReportRef,
         "SELECT id, iso_week, subject, generated_at FROM reports ORDER BY generated_at DESC LIMIT 1",
     )
     .fetch_optional(pool)
@@ -178,7 +180,8 @@ async fn job_status(
     pauses: &[Pause],
     now: DateTime<Utc>,
 ) -> anyhow::Result<JobStatus> {
-    // Only literal filters from this function go in; values are bound.
+    // Runtime SQL, on purpose: one column list and order for four filters,
+    // and only literal filters from this function go in; values are bound.
     let runs = |filter: &'static str, limit: i64| {
         sqlx::AssertSqlSafe(format!(
             "SELECT {RUN_COLUMNS} FROM job_history WHERE job_type = $1 AND {filter}
@@ -211,16 +214,12 @@ async fn job_status(
     .bind(SLOW_RUN.num_milliseconds())
     .fetch_all(pool)
     .await?;
-    // Failures since the last completed run, counting finished runs only.
-    let consecutive_failures: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM job_history
-          WHERE job_type = $1 AND status IN ('failed', 'timeout') AND started_at <= $2
-            AND started_at > coalesce((SELECT max(started_at) FROM job_history
-                                        WHERE job_type = $1 AND status = 'completed'
-                                          AND started_at <= $2), '-infinity')",
+    // The watch's definition too (migrations/20261203000200_failure_streak.sql).
+    let consecutive_failures = sqlx::query_scalar!(
+        r#"SELECT failure_streak($1, $2) AS "n!""#,
+        spec.job_type,
+        now,
     )
-    .bind(spec.job_type)
-    .bind(now)
     .fetch_one(pool)
     .await?;
     Ok(JobStatus {
@@ -247,9 +246,10 @@ async fn stats(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> anyhow::Result<Stats> {
-    Ok(sqlx::query_as(
-        "SELECT count(*) AS runs,
-                count(*) FILTER (WHERE status = 'completed') AS completed,
+    Ok(sqlx::query_as!(
+        Stats,
+        r#"SELECT count(*) AS "runs!",
+                count(*) FILTER (WHERE status = 'completed') AS "completed!",
                 (count(*) FILTER (WHERE status = 'completed'))::float8 / nullif(count(*), 0)
                     AS success_rate,
                 avg(execution_time_ms)::float8 AS avg_duration_ms,
@@ -257,11 +257,11 @@ async fn stats(
                     AS p95_duration_ms
            FROM job_history
           WHERE job_type = $1 AND status IN ('completed', 'failed', 'timeout')
-            AND started_at > $2 AND started_at <= $3",
+            AND started_at > $2 AND started_at <= $3"#,
+        job_type,
+        from,
+        to,
     )
-    .bind(job_type)
-    .bind(from)
-    .bind(to)
     .fetch_one(pool)
     .await?)
 }

@@ -55,7 +55,7 @@ impl Cache {
 
 pub async fn answer(app: Arc<App>, cache: &Cache, method: Method) -> Response {
     if method != Method::GET && method != Method::HEAD {
-        return HandleError::MethodNotAllowedOnly("GET, HEAD").into_response();
+        return HandleError::MethodNotAllowed("GET, HEAD").into_response();
     }
     let now = app.clock.now();
     let verdict = match cache.get(now) {
@@ -88,7 +88,6 @@ pub async fn answer(app: Arc<App>, cache: &Cache, method: Method) -> Response {
         .into_response()
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     job_type: String,
     last_completed: Option<DateTime<Utc>>,
@@ -108,9 +107,10 @@ pub async fn assess(
     routes: &[RouteSpec],
     now: DateTime<Utc>,
 ) -> Result<Verdict, sqlx::Error> {
-    let jobs: Vec<&str> = routes.iter().map(|r| r.job_type).collect();
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT j.job_type,
+    let jobs: Vec<String> = routes.iter().map(|r| r.job_type.to_owned()).collect();
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT j.job_type AS "job_type!",
                 (SELECT max(started_at) FROM job_history h
                   WHERE h.job_type = j.job_type AND h.status = 'completed') AS last_completed,
                 (SELECT h.status FROM job_history h
@@ -118,21 +118,21 @@ pub async fn assess(
                   ORDER BY h.started_at DESC LIMIT 1) AS last_status,
                 (SELECT count(*) FROM job_history h
                   WHERE h.job_type = j.job_type AND h.status = 'running'
-                    AND h.lease_expires_at < now()) AS stuck,
+                    AND h.lease_expires_at < now()) AS "stuck!",
                 (SELECT min(started_at) FROM job_history) AS first_seen,
-                (SELECT count(*) FROM notifications WHERE status = 'dead') AS outbox_dead,
+                (SELECT count(*) FROM notifications WHERE status = 'dead') AS "outbox_dead!",
                 (SELECT min(next_attempt_at) FROM notifications WHERE status = 'pending') AS outbox_oldest_due,
                 (SELECT count(*) FROM work_queue
-                  WHERE status IN ('pending', 'running') AND enqueued_at < $2) AS queue_old,
+                  WHERE status IN ('pending', 'running') AND enqueued_at < $2) AS "queue_old!",
                 (SELECT count(*) FROM job_history h
                   WHERE h.job_type = j.job_type AND h.follow_up IS NOT NULL
                     AND h.followed_by IS NULL
-                    AND h.follow_up_at < now() - make_interval(secs => $3)) AS follow_ups_overdue
-           FROM unnest($1::text[]) AS j(job_type)",
+                    AND h.follow_up_at < now() - make_interval(secs => $3)) AS "follow_ups_overdue!"
+           FROM unnest($1::text[]) AS j(job_type)"#,
+        &jobs,
+        now - QUEUE_AGE,
+        FOLLOW_UP_LAG_SECS,
     )
-    .bind(&jobs)
-    .bind(now - QUEUE_AGE)
-    .bind(FOLLOW_UP_LAG_SECS)
     .fetch_all(pool)
     .await?;
     let mut verdict = Verdict::Ok;

@@ -72,7 +72,7 @@ pub(crate) fn only(
     if method == allowed {
         Ok(())
     } else {
-        Err(HandleError::MethodNotAllowedOnly(allow))
+        Err(HandleError::MethodNotAllowed(allow))
     }
 }
 
@@ -154,7 +154,7 @@ pub(crate) fn html(code: StatusCode, page: &impl askama::Template) -> Response {
             body,
         )
             .into_response(),
-        Err(e) => HandleError::Internal(format!("rendering the page: {e}")).into_response(),
+        Err(e) => HandleError::internal(e).into_response(),
     }
 }
 
@@ -240,6 +240,6 @@ async fn job_action_inner(
 fn internal(e: anyhow::Error) -> HandleError {
     match e.downcast::<sqlx::Error>() {
         Ok(db) => HandleError::from_db(db),
-        Err(e) => HandleError::Internal(format!("{e:#}")),
+        Err(e) => HandleError::internal(e),
     }
 }

@@ -14,7 +14,7 @@ pub const DOCUMENT: &str = include_str!("../openapi.json");
 
 pub async fn serve(method: Method) -> Response {
     if method != Method::GET {
-        return HandleError::MethodNotAllowedOnly("GET").into_response();
+        return HandleError::MethodNotAllowed("GET").into_response();
     }
     (
         [

@@ -26,22 +26,23 @@ pub async fn latest(State(app): State<Arc<App>>, req: Request) -> Response {
 
 async fn latest_inner(app: &App, req: Request) -> Result<Response, HandleError> {
     if req.method() != Method::GET {
-        return Err(HandleError::MethodNotAllowedOnly("GET"));
+        return Err(HandleError::MethodNotAllowed("GET"));
     }
     auth::authorize_read(app, req.headers(), req.extensions()).await?;
     let pool = app.db.ready().await?;
-    let report: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, html FROM reports ORDER BY generated_at DESC LIMIT 1")
-            .fetch_optional(pool)
-            .await
-            .map_err(HandleError::from_db)?;
+    let report = sqlx::query!("SELECT id, html FROM reports ORDER BY generated_at DESC LIMIT 1")
+        .fetch_optional(pool)
+        .await
+        .map_err(HandleError::from_db)?
+        .map(|r| (r.id, r.html));
     let Some((id, html)) = report else {
         return Ok((StatusCode::NOT_FOUND, "no weekly report yet\n").into_response());
     };
-    let images: Vec<Image> = sqlx::query_as(
+    let images = sqlx::query_as!(
+        Image,
         "SELECT content_id, content_type, data FROM report_images WHERE report_id = $1",
+        id,
     )
-    .bind(id)
     .fetch_all(pool)
     .await
     .map_err(HandleError::from_db)?;

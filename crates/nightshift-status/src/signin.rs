@@ -65,9 +65,7 @@ async fn login_inner(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, 
     let mut resp = see_other(DASHBOARD_PATH);
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        cookie
-            .parse()
-            .map_err(|_| HandleError::Internal("cookie".into()))?,
+        cookie.parse().map_err(HandleError::internal)?,
     );
     Ok(resp)
 }
@@ -79,7 +77,7 @@ async fn login_inner(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, 
 /// still cleared.
 pub async fn logout(State(app): State<Arc<App>>, method: Method, headers: HeaderMap) -> Response {
     if method != Method::POST {
-        return HandleError::MethodNotAllowedOnly("POST").into_response();
+        return HandleError::MethodNotAllowed("POST").into_response();
     }
     let now = app.clock.now();
     let result = match session::from_headers(&headers, &app.cfg, now) {

@@ -14,7 +14,7 @@ pub fn url_of(db: &str) -> String {
 
 /// The URL of the database `#[sqlx::test]` made for this test.
 pub async fn database_url(pool: &PgPool) -> String {
-    let db: String = sqlx::query_scalar("SELECT current_database()")
+    let db: String = sqlx::query_scalar!(r#"SELECT current_database() AS "db!""#)
         .fetch_one(pool)
         .await
         .expect("current_database()");
@@ -25,13 +25,14 @@ pub async fn database_url(pool: &PgPool) -> String {
 /// tests never share one) plus `tag`; any leftover of a test that died is
 /// dropped first. Returns its name; the caller migrates it its own way.
 pub async fn scratch_db(pool: &PgPool, tag: &str) -> String {
-    let own: String = sqlx::query_scalar("SELECT current_database()")
+    let own: String = sqlx::query_scalar!(r#"SELECT current_database() AS "db!""#)
         .fetch_one(pool)
         .await
         .expect("current_database()");
     // Test database names use all 63 characters Postgres allows: shorten.
     let name = format!("_{tag}_{}", own[11..35].to_lowercase());
     drop_db(pool, &name).await;
+    // Runtime SQL: a database name cannot be a bound parameter.
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
         .execute(pool)
         .await
@@ -40,6 +41,7 @@ pub async fn scratch_db(pool: &PgPool, tag: &str) -> String {
 }
 
 pub async fn drop_db(pool: &PgPool, name: &str) {
+    // Runtime SQL: a database name cannot be a bound parameter.
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
     )))

@@ -123,8 +123,8 @@ async fn queue(
             }
             times[i] = started.elapsed();
             ensure_synced(pool, (q * QUEUE_ISSUES) as i64).await?;
-            let done: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM work_queue WHERE kind = 'github_sync' AND status = 'done'",
+            let done: i64 = sqlx::query_scalar!(
+                r#"SELECT count(*) AS "n!" FROM work_queue WHERE kind = 'github_sync' AND status = 'done'"#
             )
             .fetch_one(pool)
             .await?;
@@ -162,8 +162,9 @@ fn add_repos(replay: &Replay, owner: &str, n: usize, issues: usize, latency_ms: 
 
 /// One route call on an App of its own (own pool, own HTTP client), timed.
 async fn sync_once(cfg: Config, secret: &str, query: &str) -> anyhow::Result<Duration> {
-    let app =
-        Arc::new(App::new(cfg, nightshift_tasks::routes()).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let app = Arc::new(
+        App::new(cfg, nightshift_tasks::routes()).map_err(|e| anyhow::anyhow!(e.detail()))?,
+    );
     let started = Instant::now();
     let (status, body) = crate::run::call(&app, secret, "daily", query).await?;
     let took = started.elapsed();
@@ -178,8 +179,8 @@ async fn sync_once(cfg: Config, secret: &str, query: &str) -> anyhow::Result<Dur
 }
 
 async fn ensure_synced(pool: &sqlx::PgPool, expected: i64) -> anyhow::Result<()> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM bugs) + (SELECT count(*) FROM pull_requests)",
+    let n: i64 = sqlx::query_scalar!(
+        r#"SELECT (SELECT count(*) FROM bugs) + (SELECT count(*) FROM pull_requests) AS "n!""#
     )
     .fetch_one(pool)
     .await?;
@@ -190,12 +191,12 @@ async fn ensure_synced(pool: &sqlx::PgPool, expected: i64) -> anyhow::Result<()>
 /// A fresh sync state: `n` sync-enabled projects named `{owner}/repo-{i}`.
 async fn reset(pool: &sqlx::PgPool, owner: &str, n: usize) -> anyhow::Result<()> {
     drop_state(pool).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO projects (name, github_repo, sync_enabled)
          SELECT $1 || ' ' || g, $1 || '/repo-' || g, true FROM generate_series(0, $2 - 1) g",
+        owner,
+        n as i64,
     )
-    .bind(owner)
-    .bind(n as i64)
     .execute(pool)
     .await
     .context("inserting projects")?;
@@ -203,9 +204,9 @@ async fn reset(pool: &sqlx::PgPool, owner: &str, n: usize) -> anyhow::Result<()>
 }
 
 async fn drop_state(pool: &sqlx::PgPool) -> anyhow::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "TRUNCATE work_queue, github_sync_cursors, bugs, pull_requests, projects,
-                  job_history, sync_events RESTART IDENTITY CASCADE",
+                  job_history, sync_events RESTART IDENTITY CASCADE"
     )
     .execute(pool)
     .await
@@ -215,9 +216,9 @@ async fn drop_state(pool: &sqlx::PgPool) -> anyhow::Result<()> {
 
 /// What the scheduled run would enqueue, so the invocations only drain.
 async fn enqueue(pool: &sqlx::PgPool) -> anyhow::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO work_queue (kind, project_id, status, enqueued_at)
-         SELECT 'github_sync', id, 'pending', now() FROM projects",
+         SELECT 'github_sync', id, 'pending', now() FROM projects"
     )
     .execute(pool)
     .await?;

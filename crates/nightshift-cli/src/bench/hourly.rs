@@ -13,10 +13,10 @@ use crate::pool_of;
 pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     let (app, secret) = crate::run::local_app()?;
     let pool = pool_of(&app).await?;
-    let bugs: i64 = sqlx::query_scalar("SELECT count(*) FROM bugs")
+    let bugs: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM bugs"#)
         .fetch_one(&pool)
         .await?;
-    let projects: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
+    let projects: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM projects"#)
         .fetch_one(&pool)
         .await?;
     let route = app.route("hourly").context("no such route")?;

@@ -28,28 +28,34 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
 async fn first_run() -> anyhow::Result<()> {
     let (app, secret) = crate::run::local_app()?;
     let pool = pool_of(&app).await?;
-    let (bugs, people): (i64, i64) =
-        sqlx::query_as("SELECT (SELECT count(*) FROM bugs), (SELECT count(*) FROM users)")
-            .fetch_one(&pool)
-            .await?;
+    let sizes = sqlx::query!(
+        r#"SELECT (SELECT count(*) FROM bugs) AS "bugs!", (SELECT count(*) FROM users) AS "people!""#
+    )
+    .fetch_one(&pool)
+    .await?;
+    let (bugs, people) = (sizes.bugs, sizes.people);
     let t = Instant::now();
     hourly(&app, &secret).await?;
     let first = t.elapsed();
     // What the run told people, before anything else can change it.
-    let (emails, recipients, with_work, notices): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM notifications WHERE channel = 'email'),
-                (SELECT count(DISTINCT lower(recipient)) FROM notifications WHERE channel = 'email'),
-                (SELECT count(DISTINCT assignee_id) FROM bugs WHERE status IN ('open', 'in_progress')),
-                (SELECT count(*) FROM notices)",
+    let told = sqlx::query!(
+        r#"SELECT (SELECT count(*) FROM notifications WHERE channel = 'email') AS "emails!",
+                (SELECT count(DISTINCT lower(recipient)) FROM notifications WHERE channel = 'email')
+                    AS "recipients!",
+                (SELECT count(DISTINCT assignee_id) FROM bugs WHERE status IN ('open', 'in_progress'))
+                    AS "with_work!",
+                (SELECT count(*) FROM notices) AS "notices!""#
     )
     .fetch_one(&pool)
     .await?;
+    let (emails, recipients, with_work, notices) =
+        (told.emails, told.recipients, told.with_work, told.notices);
     let t = Instant::now();
     hourly(&app, &secret).await?;
     let second = t.elapsed();
-    let max_per_person: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM notifications
-          WHERE channel = 'email' GROUP BY lower(recipient)) x",
+    let max_per_person: i64 = sqlx::query_scalar!(
+        r#"SELECT COALESCE(max(n), 0) AS "n!" FROM (SELECT count(*) AS n FROM notifications
+          WHERE channel = 'email' GROUP BY lower(recipient)) x"#
     )
     .fetch_one(&pool)
     .await?;
@@ -83,17 +89,18 @@ async fn report_behind_digests(planted: usize) -> anyhow::Result<()> {
         report_emails: vec!["cto@example.com".into()],
         ..cfg.delivery
     };
-    let app =
-        Arc::new(App::new(cfg, nightshift_tasks::routes()).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let app = Arc::new(
+        App::new(cfg, nightshift_tasks::routes()).map_err(|e| anyhow::anyhow!(e.detail()))?,
+    );
     let pool = pool_of(&app).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key, priority,
                                     next_attempt_at, created_at)
          SELECT 'digest', format('person%s@example.com', i), 'email', '[Nightshift] 3 escalations',
                 'planted', format('planted:%s', i), 2, now() - interval '1 hour', now() - interval '1 hour'
-           FROM generate_series(1, $1) AS i",
+           FROM generate_series(1, $1::int8) AS i",
+        planted as i64,
     )
-    .bind(planted as i64)
     .execute(&pool)
     .await?;
     let t = Instant::now();
@@ -103,12 +110,14 @@ async fn report_behind_digests(planted: usize) -> anyhow::Result<()> {
         body["outcome"] == "completed",
         "weekly answered {status}: {body}"
     );
-    let (report, digests_sent): (String, i64) = sqlx::query_as(
-        "SELECT (SELECT status FROM notifications WHERE kind = 'weekly_report'),
-                (SELECT count(*) FROM notifications WHERE kind = 'digest' AND status = 'sent')",
+    let sent = sqlx::query!(
+        r#"SELECT (SELECT status FROM notifications WHERE kind = 'weekly_report') AS "report!",
+                (SELECT count(*) FROM notifications WHERE kind = 'digest' AND status = 'sent')
+                    AS "digests_sent!""#
     )
     .fetch_one(&pool)
     .await?;
+    let (report, digests_sent) = (sent.report, sent.digests_sent);
     let to_cto = sink
         .messages()
         .iter()

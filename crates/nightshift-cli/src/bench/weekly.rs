@@ -57,23 +57,23 @@ async fn archive(args: &BenchArgs) -> anyhow::Result<()> {
     );
     let (mut rates, mut slowest, mut secs) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        sqlx::query("TRUNCATE sync_events, sync_events_archive")
+        sqlx::query!("TRUNCATE sync_events, sync_events_archive")
             .execute(&pool)
             .await?;
         let t = Instant::now();
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO sync_events (job_id, event_type, source, status, message, details,
                                       duration_ms, records_processed, created_at)
              SELECT gen_random_uuid(), 'task', 'bench', 'success', 'bench event ' || g,
                     jsonb_build_object('n', g), g % 1000, g % 100,
-                    now() - make_interval(secs => $1 - g)
-               FROM generate_series(1, $1) g",
+                    now() - make_interval(secs => $1::int8 - g)
+               FROM generate_series(1, $1::int8) g",
+            n,
         )
-        .bind(n)
         .execute(&pool)
         .await
         .context("generating sync_events")?;
-        sqlx::query("VACUUM ANALYZE sync_events")
+        sqlx::query!("VACUUM ANALYZE sync_events")
             .execute(&pool)
             .await?;
         let inserted = t.elapsed();
@@ -90,7 +90,7 @@ async fn archive(args: &BenchArgs) -> anyhow::Result<()> {
             }
         }
         let took = t.elapsed();
-        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_events")
+        let left: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM sync_events"#)
             .fetch_one(&pool)
             .await?;
         anyhow::ensure!(
@@ -110,7 +110,7 @@ async fn archive(args: &BenchArgs) -> anyhow::Result<()> {
     println!("RESULT archive rows={n} seconds {}", show(&secs, 1));
     println!("RESULT archive rows_per_s {}", show(&rates, 0));
     println!("RESULT archive slowest_batch_ms {}", show(&slowest, 0));
-    sqlx::query("TRUNCATE sync_events, sync_events_archive")
+    sqlx::query!("TRUNCATE sync_events, sync_events_archive")
         .execute(&pool)
         .await?;
     Ok(())

@@ -77,6 +77,8 @@ async fn database(url: &str, pooler: bool) -> Vec<Problem> {
         }
     };
     let applied: Option<i64> =
+        // Runtime SQL: the migrator's own table, absent from the schema the
+        // macros are checked against (scripts/sqlx-prepare applies the files).
         sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
             .fetch_one(&pool)
             .await

@@ -51,7 +51,6 @@ impl Action {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct Found {
     id: i64,
     email: Option<String>,
@@ -65,7 +64,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
     // The sync creates people too; holding it off for the import's few
     // statements means every login and e-mail checked here stays so.
-    sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+    sqlx::query!("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
         .execute(&mut *tx)
         .await?;
 
@@ -80,18 +79,21 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         let Some(manager) = &row.manager_email else {
             continue;
         };
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower($1)")
-                .bind(manager)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let found: Option<i64> = sqlx::query_scalar!(
+            "SELECT id FROM users WHERE lower(email) = lower($1)",
+            manager,
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
         let reason = match found {
             None => format!("no person has the e-mail {manager}, in the file or the database"),
             Some(m) if m == *id => "a person cannot be their own manager".into(),
             Some(m) => {
-                let set = sqlx::query("UPDATE users SET manager_id = $2 WHERE id = $1 AND manager_id IS DISTINCT FROM $2")
-                    .bind(*id)
-                    .bind(m)
+                let set = sqlx::query!(
+                    "UPDATE users SET manager_id = $2 WHERE id = $1 AND manager_id IS DISTINCT FROM $2",
+                    *id,
+                    m,
+                )
                     .execute(&mut *tx)
                     .await?;
                 if set.rows_affected() > 0 && *action == Action::Unchanged {
@@ -144,35 +146,35 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn find(
-    conn: &mut PgConnection,
-    sql: &'static str,
-    value: Option<&str>,
-) -> sqlx::Result<Option<Found>> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    sqlx::query_as(sql).bind(value).fetch_optional(conn).await
-}
-
 /// One row into `users`. The inner `Err` is a bad row: the transaction is
 /// still usable, since every check runs before the statement it guards.
 async fn upsert(
     conn: &mut PgConnection,
     row: &Row,
 ) -> anyhow::Result<Result<(i64, Action), Problem>> {
-    let by_email = find(
-        conn,
-        "SELECT id, email FROM users WHERE lower(email) = lower($1)",
-        row.email.as_deref(),
-    )
-    .await?;
-    let by_login = find(
-        conn,
-        "SELECT id, email FROM users WHERE lower(github_login) = lower($1)",
-        row.login.as_deref(),
-    )
-    .await?;
+    let by_email = match row.email.as_deref() {
+        Some(email) => {
+            sqlx::query_as!(
+                Found,
+                r#"SELECT id, email AS "email?" FROM users WHERE lower(email) = lower($1)"#,
+                email,
+            )
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+        None => None,
+    };
+    let by_login =
+        match row.login.as_deref() {
+            Some(login) => sqlx::query_as!(
+                Found,
+                r#"SELECT id, email AS "email?" FROM users WHERE lower(github_login) = lower($1)"#,
+                login,
+            )
+            .fetch_optional(&mut *conn)
+            .await?,
+            None => None,
+        };
     let taken = |owner: &Found| Problem {
         line: row.line,
         column: "github_login",
@@ -201,16 +203,16 @@ async fn upsert(
                 let email = row.email.as_deref().unwrap_or_default();
                 email.split('@').next().unwrap_or(email).to_owned()
             });
-        let id = sqlx::query_scalar(
+        let id = sqlx::query_scalar!(
             "INSERT INTO users (name, email, github_login, role, team, timezone)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            name,
+            row.email,
+            row.login,
+            row.role.unwrap_or("engineer"),
+            row.team,
+            row.timezone,
         )
-        .bind(name)
-        .bind(&row.email)
-        .bind(&row.login)
-        .bind(row.role.unwrap_or("engineer"))
-        .bind(&row.team)
-        .bind(&row.timezone)
         .fetch_one(&mut *conn)
         .await?;
         return Ok(Ok((id, Action::Create)));
@@ -218,7 +220,7 @@ async fn upsert(
     if let Some(b) = merged {
         merge(conn, b, id).await?;
     }
-    let changed = sqlx::query(
+    let changed = sqlx::query!(
         "UPDATE users SET name = COALESCE($2, name), email = COALESCE($3, email),
                           github_login = COALESCE($4, github_login), role = COALESCE($5, role),
                           team = COALESCE($6, team), timezone = COALESCE($7, timezone)
@@ -226,14 +228,14 @@ async fn upsert(
             AND (name, email, github_login, role, team, timezone) IS DISTINCT FROM
                 (COALESCE($2, name), COALESCE($3, email), COALESCE($4, github_login),
                  COALESCE($5, role), COALESCE($6, team), COALESCE($7, timezone))",
+        id,
+        row.name,
+        row.email,
+        row.login,
+        row.role,
+        row.team,
+        row.timezone,
     )
-    .bind(id)
-    .bind(&row.name)
-    .bind(&row.email)
-    .bind(&row.login)
-    .bind(row.role)
-    .bind(&row.team)
-    .bind(&row.timezone)
     .execute(&mut *conn)
     .await?
     .rows_affected()

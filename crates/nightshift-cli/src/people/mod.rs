@@ -59,19 +59,20 @@ async fn set_notify(who: &str, notify: bool) -> anyhow::Result<()> {
         ("login", "GitHub login")
     };
     let pool = crate::connect().await?;
-    let found: Option<(String, bool)> = sqlx::query_as(
-        "UPDATE users u SET notify = $3
+    let found = sqlx::query!(
+        r#"UPDATE users u SET notify = $3
            FROM (SELECT id, notify AS was FROM users
                   WHERE CASE WHEN $2 = 'email' THEN lower(email) ELSE lower(github_login) END = lower($1)
                     FOR UPDATE) o
           WHERE u.id = o.id
-         RETURNING u.name, o.was",
+         RETURNING u.name, o.was AS "was!""#,
+        who,
+        key,
+        notify,
     )
-    .bind(who)
-    .bind(key)
-    .bind(notify)
     .fetch_optional(&pool)
-    .await?;
+    .await?
+    .map(|r| (r.name, r.was));
     let Some((name, was)) = found else {
         anyhow::bail!("no person has the {what} {who:?} (see nightshift people list)");
     };

@@ -64,10 +64,10 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
 
     // Taken before the emptiness check, so two seeds started together run one
     // after the other and the second sees the first one's projects.
-    sqlx::query("LOCK TABLE users, projects, bugs IN EXCLUSIVE MODE")
+    sqlx::query!("LOCK TABLE users, projects, bugs IN EXCLUSIVE MODE")
         .execute(&mut *tx)
         .await?;
-    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
+    let existing: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM projects"#)
         .fetch_one(&mut *tx)
         .await?;
     if existing > 0 {
@@ -78,7 +78,7 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     // Users may exist without projects (added by hand): new ids go after
     // theirs. Projects are empty, and bugs cannot exist without projects, so
     // both start at 1.
-    let user_base: i64 = sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM users")
+    let user_base: i64 = sqlx::query_scalar!(r#"SELECT COALESCE(max(id), 0) AS "n!" FROM users"#)
         .fetch_one(&mut *tx)
         .await?;
 
@@ -90,27 +90,36 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
 
     // Later inserts that let the database pick ids (`project add`, synced
     // bugs) must not collide with the ids chosen here.
-    for stmt in [
-        "SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users))",
-        "SELECT setval(pg_get_serial_sequence('projects', 'id'), (SELECT max(id) FROM projects))",
+    sqlx::query_scalar!(
+        "SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users))"
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query_scalar!(
+        "SELECT setval(pg_get_serial_sequence('projects', 'id'), (SELECT max(id) FROM projects))"
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query_scalar!(
         "SELECT setval(pg_get_serial_sequence('bugs', 'id'), GREATEST((SELECT max(id) FROM bugs), 1), \
-         (SELECT max(id) FROM bugs) IS NOT NULL)",
-    ] {
-        sqlx::query(stmt).execute(&mut *tx).await?;
-    }
+         (SELECT max(id) FROM bugs) IS NOT NULL)"
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await.context("committing the seed")?;
 
     // Fresh statistics so the first queries after a bulk load get sane plans.
-    sqlx::query("ANALYZE users, projects, bugs")
+    sqlx::query!("ANALYZE users, projects, bugs")
         .execute(&pool)
         .await?;
     // The dashboard reads a materialized view; without a refresh it would
     // show none of the new projects until its task next runs.
-    let has_view: bool = sqlx::query_scalar("SELECT to_regclass('dashboard_projects') IS NOT NULL")
-        .fetch_one(&pool)
-        .await?;
+    let has_view: bool =
+        sqlx::query_scalar!(r#"SELECT to_regclass('dashboard_projects') IS NOT NULL AS "exists!""#)
+            .fetch_one(&pool)
+            .await?;
     if has_view {
-        sqlx::query("REFRESH MATERIALIZED VIEW dashboard_projects")
+        sqlx::query!("REFRESH MATERIALIZED VIEW dashboard_projects")
             .execute(&pool)
             .await
             .context("refreshing dashboard_projects")?;

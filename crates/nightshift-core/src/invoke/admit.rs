@@ -152,6 +152,6 @@ fn check_method(method: &Method) -> Result<(), HandleError> {
     if method == Method::GET || method == Method::POST {
         Ok(())
     } else {
-        Err(HandleError::MethodNotAllowed)
+        Err(HandleError::MethodNotAllowed("GET, POST"))
     }
 }

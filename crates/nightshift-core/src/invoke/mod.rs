@@ -95,7 +95,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         existing_run: None,
         tasks: Vec::new(),
     };
-    // A pause stops every call of the job, forced ones too (docs/decisions.md, 20).
+    // A pause stops every call of the job, forced ones too (docs/decisions.md, 28).
     let paused = pause::pause_of(call.ledger, call.spec.job_type)
         .await
         .map_err(HandleError::from_db)?;

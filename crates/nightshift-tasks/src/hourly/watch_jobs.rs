@@ -42,7 +42,7 @@ impl Task for WatchJobs {
         let mut findings = Vec::new();
         for spec in ctx.routes.iter() {
             findings.extend(latest_run_findings(ctx, spec).await?);
-            findings.extend(failure_streak(&ctx.pool, spec).await?);
+            findings.extend(failure_streak(&ctx.pool, spec, ctx.now).await?);
             if let Some(first_seen) = first_seen {
                 findings.extend(missed_slots(&ctx.pool, spec, ctx.now, first_seen).await?);
             }
@@ -124,19 +124,18 @@ async fn latest_run_findings(ctx: &TaskContext, spec: &RouteSpec) -> anyhow::Res
     Ok(out)
 }
 
-/// Failed or timed-out runs since the last completed one, newest first.
-async fn failure_streak(pool: &PgPool, spec: &RouteSpec) -> anyhow::Result<Option<Finding>> {
+/// Failed or timed-out runs since the last completed one, as of the run's
+/// start: the SQL function `failure_streak` (migrations/20261203000200_failure_streak.sql),
+/// the same count the status page shows.
+async fn failure_streak(
+    pool: &PgPool,
+    spec: &RouteSpec,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<Finding>> {
     let streak = sqlx::query_scalar!(
-        r#"
-        SELECT count(*) AS "n!"
-          FROM job_history
-         WHERE job_type = $1
-           AND status IN ('failed', 'timeout')
-           AND started_at > COALESCE(
-                 (SELECT max(started_at) FROM job_history WHERE job_type = $1 AND status = 'completed'),
-                 '-infinity')
-        "#,
+        r#"SELECT failure_streak($1, $2) AS "n!""#,
         spec.job_type,
+        now,
     )
     .fetch_one(pool)
     .await

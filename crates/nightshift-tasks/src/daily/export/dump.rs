@@ -59,6 +59,8 @@ async fn write_rows(
     let mut sink = Sink::default();
     let mut rows = 0i64;
     {
+        // Runtime SQL: the table comes from the export's table list (export/tables.rs), and an
+        // identifier cannot be a bound parameter.
         let mut stream = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql)).fetch(&mut *conn);
         while let Some(line) = stream.try_next().await.context("reading rows")? {
             gz.write_all(line.as_bytes())?;

@@ -77,6 +77,8 @@ impl<'p> Loader<'p> {
         table: &'static Table,
         progress: &'p dyn RestoreProgress,
     ) -> anyhow::Result<Self> {
+        // Runtime SQL: the table comes from the export's table list (export/tables.rs), and an
+        // identifier cannot be a bound parameter.
         let empty: bool = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT NOT EXISTS (SELECT 1 FROM {})",
             table.name
@@ -90,12 +92,12 @@ impl<'p> Loader<'p> {
         );
         // Generated columns (bugs' SLA window and deadline) cannot be
         // inserted; the database computes them again from the rest.
-        let cols: Vec<String> = sqlx::query_scalar(
-            "SELECT quote_ident(column_name::text) FROM information_schema.columns
+        let cols: Vec<String> = sqlx::query_scalar!(
+            r#"SELECT quote_ident(column_name::text) AS "col!" FROM information_schema.columns
               WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'
-              ORDER BY ordinal_position",
+              ORDER BY ordinal_position"#,
+            table.name,
         )
-        .bind(table.name)
         .fetch_all(&mut *conn)
         .await?;
         ensure!(!cols.is_empty(), "table {} does not exist", table.name);
@@ -148,6 +150,7 @@ impl<'p> Loader<'p> {
         }
         self.batch.push(']');
         let json = std::mem::take(&mut self.batch);
+        // Runtime SQL: the INSERT is built per table from its columns (`Loader::new`).
         let sql = AssertSqlSafe(self.insert.clone());
         if self.table.self_ref.is_some() {
             let refs: Vec<(i64, i64)> =
@@ -167,6 +170,8 @@ impl<'p> Loader<'p> {
         if let Some(col) = self.table.self_ref {
             let (ids, targets): (Vec<i64>, Vec<i64>) = self.refs.into_iter().unzip();
             let t = self.table.name;
+            // Runtime SQL: the table comes from the export's table list (export/tables.rs), and
+            // an identifier cannot be a bound parameter.
             sqlx::query(AssertSqlSafe(format!(
                 "UPDATE {t} SET {col} = x.target
                    FROM unnest($1::bigint[], $2::bigint[]) AS x(id, target)

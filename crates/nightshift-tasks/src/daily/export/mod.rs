@@ -101,10 +101,10 @@ impl Task for Export {
         // foreign keys even while other tasks write; UTC so that timestamps
         // render the same whatever the server's time zone.
         let mut tx = ctx.pool.begin().await.context("starting the export")?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
-        sqlx::query("SET LOCAL TimeZone = 'UTC'")
+        sqlx::query!("SET LOCAL TimeZone = 'UTC'")
             .execute(&mut *tx)
             .await?;
 

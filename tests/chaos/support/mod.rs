@@ -1,5 +1,9 @@
-//! Ledger counts every scenario takes before and after its fault, and a
-//! poll-with-deadline helper (no sleeps as synchronisation).
+//! Ledger counts every scenario takes before and after its fault, a
+//! poll-with-deadline helper (no sleeps as synchronisation), and the kill
+//! harness of the killed-process scenarios (`kill`).
+
+mod kill;
+pub use kill::*;
 
 use std::future::Future;
 use std::time::Duration;
