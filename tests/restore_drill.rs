@@ -104,19 +104,15 @@ async fn a_deployment_comes_back_from_its_export_row_for_row(pool: PgPool) {
     let mut cfg = (*t.app.cfg).clone();
     cfg.export_url = backup.path().display().to_string();
     cfg.export_with_archive = true;
-    let ctx = TaskContext {
-        pool: pool.clone(),
-        now: t0(),
-        clock: nightshift_core::clock::RunClock::starting(t0()),
-        deadline: tokio::time::Instant::now() + Duration::from_secs(60),
-        run_id: uuid::Uuid::new_v4(),
-        job_type: "daily_sync",
-        cfg: Arc::new(cfg),
-        routes: t.app.specs(),
-        http: t.app.http.clone(),
-        worker: false,
-        follow_up: None,
-    };
+    let ctx = TaskContext::new(
+        pool.clone(),
+        t0(),
+        "daily_sync",
+        Arc::new(cfg),
+        t.app.specs(),
+    )
+    .with_budget(Duration::from_secs(60))
+    .with_http(t.app.http.clone());
     let report = Export::default().run(&ctx).await.unwrap();
     assert!(!report.more_work);
 

@@ -13,7 +13,6 @@ use nightshift_core::{Config, Task, TaskContext};
 use nightshift_tasks::daily::export::{
     Export, RestoreOptions, RestoreProgress, newest_complete_day, restore_with,
 };
-use uuid::Uuid;
 
 #[derive(Args)]
 pub struct ExportArgs {
@@ -46,20 +45,16 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
         cfg.export_url = to;
     }
     cfg.export_with_archive |= args.with_archive;
-    let ctx = TaskContext {
+    let ctx = TaskContext::new(
         pool,
-        now: app.clock.now(),
-        clock: nightshift_core::clock::RunClock::starting(app.clock.now()),
-        // An operator's run has no platform timeout to stay under.
-        deadline: tokio::time::Instant::now() + Duration::from_secs(24 * 3600),
-        run_id: Uuid::new_v4(),
-        job_type: "daily_sync",
-        cfg: Arc::new(cfg),
-        routes: app.specs(),
-        http: app.http.clone(),
-        worker: false,
-        follow_up: None,
-    };
+        app.clock.now(),
+        "daily_sync",
+        Arc::new(cfg),
+        app.specs(),
+    )
+    // An operator's run has no platform timeout to stay under.
+    .with_budget(Duration::from_secs(24 * 3600))
+    .with_http(app.http.clone());
     let report = Export::default().run(&ctx).await?;
     if report.more_work {
         bail!("the export did not finish: {}", report.details);

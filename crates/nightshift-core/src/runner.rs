@@ -110,17 +110,19 @@ async fn run_one(
 ) -> (TaskOutcome, Vec<crate::task::TaskEvent>) {
     let name = task.name();
     let ctx = TaskContext {
-        pool: plan.pool.clone(),
-        now: plan.clock.start(),
         clock: plan.clock,
         deadline: soft,
         run_id: plan.run_id,
-        job_type: plan.job_type,
-        cfg: Arc::clone(&plan.cfg),
-        routes: Arc::clone(&plan.routes),
         http: plan.http.clone(),
         worker: plan.worker,
         follow_up: plan.follow_up,
+        ..TaskContext::new(
+            plan.pool.clone(),
+            plan.clock.start(),
+            plan.job_type,
+            Arc::clone(&plan.cfg),
+            Arc::clone(&plan.routes),
+        )
     };
     let retry = plan.retry;
     let started = Instant::now();

@@ -58,6 +58,44 @@ pub struct TaskContext {
 }
 
 impl TaskContext {
+    /// A context with defaults: a fresh run id that no ledger row has (so
+    /// nothing it writes is fenced: `nightshift seed`, bench, a test), the
+    /// run's clock starting at `now`, an hour to its deadline, the shared
+    /// HTTP client. The runner sets the rest from its plan
+    /// (crates/nightshift-core/src/runner.rs).
+    pub fn new(
+        pool: PgPool,
+        now: DateTime<Utc>,
+        job_type: &'static str,
+        cfg: Arc<Config>,
+        routes: Arc<[RouteSpec]>,
+    ) -> Self {
+        Self {
+            pool,
+            now,
+            clock: crate::clock::RunClock::starting(now),
+            deadline: Instant::now() + Duration::from_secs(3600),
+            run_id: Uuid::new_v4(),
+            job_type,
+            cfg,
+            routes,
+            http: crate::app::http_client(),
+            worker: false,
+            follow_up: None,
+        }
+    }
+
+    /// The deadline `budget` from now.
+    pub fn with_budget(mut self, budget: Duration) -> Self {
+        self.deadline = Instant::now() + budget;
+        self
+    }
+
+    pub fn with_http(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
     pub fn time_left(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
     }

@@ -106,14 +106,7 @@ pub fn config_error_router(err: StartupError) -> Router {
 /// container and reused by every warm invocation.
 pub async fn run_route(name: &str) -> Result<(), BoxError> {
     init_tracing();
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        return lambda::run(route_router(name)).await;
-    }
-    let service = ServiceBuilder::new()
-        .layer(vercel_runtime::axum::VercelLayer::new())
-        .map_request(client_addr::vercel)
-        .service(route_router(name));
-    vercel_runtime::run(service).await
+    run_on_platform(route_router(name)).await
 }
 
 /// Entry point of the status binary (`api/status.rs`): the same adapters
@@ -124,6 +117,12 @@ pub async fn run_status() -> Result<(), BoxError> {
         Ok(app) => nightshift_status::standalone_router(Arc::new(app)),
         Err(msg) => config_error_router(msg),
     };
+    run_on_platform(router).await
+}
+
+/// The one platform dispatch: AWS Lambda when its Runtime API is there,
+/// else Vercel's runtime (plain HTTP on VERCEL_DEV_PORT outside Vercel).
+async fn run_on_platform(router: Router) -> Result<(), BoxError> {
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         return lambda::run(router).await;
     }

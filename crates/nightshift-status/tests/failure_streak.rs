@@ -10,7 +10,6 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use nightshift_core::{Config, Task, TaskContext};
 use nightshift_tasks::hourly::watch_jobs::{FAILURE_STREAK, WatchJobs};
 use sqlx::PgPool;
-use uuid::Uuid;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 21, 17, 5).unwrap()
@@ -31,19 +30,14 @@ async fn plant(pool: &PgPool, job_type: &str, status: &str, started_at: DateTime
 }
 
 fn ctx(pool: &PgPool, now: DateTime<Utc>) -> TaskContext {
-    TaskContext {
-        pool: pool.clone(),
+    TaskContext::new(
+        pool.clone(),
         now,
-        clock: nightshift_core::clock::RunClock::starting(now),
-        deadline: tokio::time::Instant::now() + StdDuration::from_secs(30),
-        run_id: Uuid::new_v4(),
-        job_type: "hourly_metrics",
-        cfg: Arc::new(Config::default()),
-        routes: nightshift_tasks::specs().into(),
-        http: nightshift_core::app::http_client(),
-        worker: false,
-        follow_up: None,
-    }
+        "hourly_metrics",
+        Arc::new(Config::default()),
+        nightshift_tasks::specs().into(),
+    )
+    .with_budget(StdDuration::from_secs(30))
 }
 
 /// The streak the watch alerted on, per job (absent below the threshold).

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use clap::Args;
 use nightshift_core::{App, TaskContext};
-use uuid::Uuid;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -68,19 +67,14 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
 /// What a task gets from the runtime, built by hand for a bare call.
 pub(crate) fn bare_context(app: &Arc<App>, pool: &sqlx::PgPool, route: &str) -> TaskContext {
     let spec = app.route(route).expect("known route").spec.clone();
-    TaskContext {
-        pool: pool.clone(),
-        now: chrono::Utc::now(),
-        clock: nightshift_core::clock::RunClock::starting(chrono::Utc::now()),
-        deadline: tokio::time::Instant::now() + Duration::from_secs(3600),
-        run_id: Uuid::new_v4(),
-        job_type: spec.job_type,
-        cfg: app.cfg.clone(),
-        routes: app.specs(),
-        http: app.http.clone(),
-        worker: false,
-        follow_up: None,
-    }
+    TaskContext::new(
+        pool.clone(),
+        chrono::Utc::now(),
+        spec.job_type,
+        app.cfg.clone(),
+        app.specs(),
+    )
+    .with_http(app.http.clone())
 }
 
 pub(crate) fn ms(d: Duration) -> f64 {

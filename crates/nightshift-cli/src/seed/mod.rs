@@ -164,21 +164,14 @@ async fn history(pool: &sqlx::PgPool, now: DateTime<Utc>, days: u32) -> anyhow::
     use nightshift_tasks::daily::daily_metrics::DailyMetrics;
     let routes: std::sync::Arc<[nightshift_core::RouteSpec]> = nightshift_tasks::specs().into();
     for back in (0..days).rev() {
-        let ctx = TaskContext {
-            pool: pool.clone(),
-            now: now - chrono::Duration::days(i64::from(back)),
-            clock: nightshift_core::clock::RunClock::starting(
-                now - chrono::Duration::days(i64::from(back)),
-            ),
-            deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(600),
-            run_id: uuid::Uuid::new_v4(),
-            job_type: "daily_sync",
-            cfg: std::sync::Arc::new(nightshift_core::Config::default()),
-            routes: routes.clone(),
-            http: nightshift_core::app::http_client(),
-            worker: false,
-            follow_up: None,
-        };
+        let ctx = TaskContext::new(
+            pool.clone(),
+            now - chrono::Duration::days(i64::from(back)),
+            "daily_sync",
+            std::sync::Arc::new(nightshift_core::Config::default()),
+            routes.clone(),
+        )
+        .with_budget(std::time::Duration::from_secs(600));
         DailyMetrics
             .run(&ctx)
             .await

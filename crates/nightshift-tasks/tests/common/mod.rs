@@ -25,30 +25,14 @@ pub fn ctx_with_deadline(pool: &PgPool, now: DateTime<Utc>, budget: Duration) ->
 
 /// A context with its own configuration (transports, recipients, limits).
 pub fn ctx_with_cfg(pool: &PgPool, now: DateTime<Utc>, cfg: Config) -> TaskContext {
-    TaskContext {
-        pool: pool.clone(),
+    TaskContext::new(
+        pool.clone(),
         now,
-        clock: nightshift_core::clock::RunClock::starting(now),
-        deadline: tokio::time::Instant::now() + Duration::from_secs(30),
-        run_id: Uuid::new_v4(),
-        job_type: "hourly_metrics",
-        cfg: Arc::new(cfg),
-        routes: nightshift_tasks::specs().into(),
-        http: nightshift_core::app::http_client(),
-        worker: false,
-        follow_up: None,
-    }
-}
-
-pub trait WithBudget {
-    fn with_budget(self, budget: Duration) -> Self;
-}
-
-impl WithBudget for TaskContext {
-    fn with_budget(mut self, budget: Duration) -> Self {
-        self.deadline = tokio::time::Instant::now() + budget;
-        self
-    }
+        "hourly_metrics",
+        Arc::new(cfg),
+        nightshift_tasks::specs().into(),
+    )
+    .with_budget(Duration::from_secs(30))
 }
 
 pub struct Run<'a> {
