@@ -119,6 +119,26 @@ const FINGERPRINTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The totals the triggers keep, against the same totals summed afresh.
+const TOTALS_KEPT: &str = "
+SELECT md5(string_agg(concat_ws(',', project_id, assignee_id, open_bugs, critical_bugs, breached_bugs,
+                                blockers, revenue::numeric(14, 2), blocker_revenue::numeric(14, 2),
+                                revenue_bugs, load), E'\n' ORDER BY project_id, assignee_id))
+  FROM open_bug_totals WHERE open_bugs > 0";
+const TOTALS_NOW: &str = "
+SELECT md5(string_agg(concat_ws(',', project_id, assignee_id, open_bugs, critical_bugs, breached_bugs,
+                                blockers, revenue::numeric(14, 2), blocker_revenue::numeric(14, 2),
+                                revenue_bugs, load), E'\n' ORDER BY project_id, assignee_id))
+  FROM (SELECT project_id, assignee_id, count(*) AS open_bugs,
+               count(*) FILTER (WHERE severity = 'critical') AS critical_bugs,
+               count(*) FILTER (WHERE sla_risk = 'breached') AS breached_bugs,
+               count(*) FILTER (WHERE is_blocker) AS blockers,
+               sum(revenue_impact_daily) AS revenue,
+               COALESCE(sum(revenue_impact_daily) FILTER (WHERE is_blocker), 0) AS blocker_revenue,
+               count(*) FILTER (WHERE revenue_impact_daily > 0) AS revenue_bugs,
+               sum(bug_weight(severity, is_blocker)) AS load
+          FROM bugs WHERE status IN ('open', 'in_progress') GROUP BY project_id, assignee_id) t";
+
 async fn fingerprint(pool: &PgPool, sql: &'static str) -> Option<String> {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
@@ -201,6 +221,13 @@ async fn incremental_hours_match_a_full_recomputation(pool: PgPool) {
             );
         }
         assert_eq!(escalations_left(&a, now).await, 0, "hour {h}");
+        for db in [&a, &b] {
+            assert_eq!(
+                fingerprint(db, TOTALS_KEPT).await,
+                fingerprint(db, TOTALS_NOW).await,
+                "hour {h}: open_bug_totals drifted from the bugs"
+            );
+        }
     }
     let escalated: i64 = sqlx::query_scalar("SELECT count(*) FROM escalations")
         .fetch_one(&a)
