@@ -1,5 +1,6 @@
 -- Issue 19: the hourly tasks touch what changed since their last run, not
--- every open bug (docs/decisions.md, "[inc] incremental hourly").
+-- every open bug (docs/decisions.md, "[inc] Risk bands and escalation levels
+-- are re-read when they fall due").
 --
 -- A bug's risk band changes only at known instants: the deadline minus 25 %
 -- and minus 10 % of its SLA window, and the deadline. `risk_next_at` is the

@@ -1,7 +1,7 @@
 -- Issue 19: one row per (project, assignee) totalling the open bugs, kept by
 -- statement triggers on `bugs`, so the hourly measures (revenue_at_risk,
 -- workload, alerts, the dashboard view) read a few thousand totals instead
--- of every open bug each hour (docs/decisions.md, "[inc] open bug totals").
+-- of every open bug each hour (docs/decisions.md, "[inc] Open bug totals per (project, assignee)").
 -- Nothing in it depends on the clock: the stored risk band is the one
 -- `sla_risk` last wrote, as the dashboard always showed it.
 CREATE TABLE open_bug_totals (

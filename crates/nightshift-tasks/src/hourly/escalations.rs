@@ -215,7 +215,7 @@ impl Task for Escalations {
         .fetch_one(&ctx.pool)
         .await
         .context("escalating breached bugs")?;
-        super::analyze_bugs_after(&ctx.pool, done.bugs).await?;
+        super::vacuum_bugs_after(&ctx.pool, done.bugs).await?;
         Ok(TaskReport {
             records_processed: done.bugs,
             details: json!({

@@ -19,18 +19,20 @@ pub fn snapshot_hour(now: DateTime<Utc>) -> DateTime<Utc> {
     now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now)
 }
 
-/// Rows a statement must change before the planner's picture of `bugs` is
-/// refreshed at once: a first run over a backlog rewrites most open bugs'
-/// `risk_next_at` and `escalate_at`, and until autovacuum's next ANALYZE the
-/// stale statistics would send the next run's indexed look-ups (a handful
-/// of rows) to a full scan (docs/decisions.md, "[inc]").
-pub const ANALYZE_AFTER: i64 = 10_000;
+/// Rows a statement must change before `bugs` is vacuumed and analyzed at
+/// once: a first run over a backlog rewrites most open bugs' `risk_next_at`
+/// and `escalate_at`, and until autovacuum comes by, the stale statistics
+/// and the dead row versions (whose old instants all lie in the past) make
+/// the next run's indexed look-ups of a handful of rows read the whole
+/// index (docs/decisions.md, "[inc] Open bug totals per (project, assignee)").
+pub const VACUUM_AFTER: i64 = 10_000;
 
-/// ANALYZE bugs after a bulk change (see [`ANALYZE_AFTER`]). Without the
-/// table's ownership Postgres skips it with a warning, which is harmless.
-pub async fn analyze_bugs_after(pool: &sqlx::PgPool, changed: i64) -> anyhow::Result<()> {
-    if changed >= ANALYZE_AFTER {
-        sqlx::query!("ANALYZE bugs").execute(pool).await?;
+/// VACUUM (ANALYZE) bugs after a bulk change (see [`VACUUM_AFTER`]): one
+/// statement outside any transaction, so it also runs through a pooler.
+/// Without the table's ownership Postgres skips it with a warning.
+pub async fn vacuum_bugs_after(pool: &sqlx::PgPool, changed: i64) -> anyhow::Result<()> {
+    if changed >= VACUUM_AFTER {
+        sqlx::query!("VACUUM (ANALYZE) bugs").execute(pool).await?;
     }
     Ok(())
 }

@@ -137,7 +137,7 @@ impl Task for SlaRisk {
         .await
         .context("storing the SLA snapshot")?;
         tx.commit().await?;
-        super::analyze_bugs_after(&ctx.pool, changed.updated).await?;
+        super::vacuum_bugs_after(&ctx.pool, changed.updated).await?;
         Ok(TaskReport {
             records_processed: changed.assessed,
             details: json!({ "assessed": changed.assessed, "full": behind, "changed": changed.updated, "cleared": changed.cleared,
