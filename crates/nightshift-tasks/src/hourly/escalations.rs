@@ -37,6 +37,8 @@ impl Task for Escalations {
         // commit together or not at all. New levels of a bug are contiguous
         // (the rules' thresholds only grow), so level k moves the priority
         // k - escalation_level steps from where it stands now.
+        let mut tx = ctx.pool.begin().await?;
+        super::without_jit(&mut tx).await?;
         let done = sqlx::query!(
             r#"
             WITH due AS (
@@ -212,9 +214,10 @@ impl Task for Escalations {
             ctx.run_id,
             notices::BACKLOG,
         )
-        .fetch_one(&ctx.pool)
+        .fetch_one(&mut *tx)
         .await
         .context("escalating breached bugs")?;
+        tx.commit().await?;
         super::vacuum_bugs_after(&ctx.pool, done.bugs).await?;
         Ok(TaskReport {
             records_processed: done.bugs,

@@ -36,3 +36,14 @@ pub async fn vacuum_bugs_after(pool: &sqlx::PgPool, changed: i64) -> anyhow::Res
     }
     Ok(())
 }
+
+/// `SET LOCAL jit = off` for the transaction. The incremental statements
+/// find a handful of rows through an index, but their estimates over `bugs`
+/// cross `jit_above_cost`, and compiling them cost more than running them:
+/// the escalation statement took 129 ms with JIT and 4.5 ms without
+/// (EXPLAIN ANALYZE at 200k bugs, BENCHMARKS.md). LOCAL, so it ends with the
+/// transaction and is safe through a transaction-mode pooler.
+pub async fn without_jit(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    sqlx::query!("SET LOCAL jit = off").execute(tx).await?;
+    Ok(())
+}
