@@ -62,7 +62,17 @@ fn grouped(items: &[Item]) -> Vec<Vec<&Item>> {
         groups[section(item)].push(item);
     }
     for g in &mut groups {
-        g.sort_by_key(|i| (i.urgency, i.created_at, i.id));
+        // Ties in urgency and time go by headline (it names the bug), not by
+        // the order the notices happened to be written in: which items fit
+        // under MAX_EMAIL_ITEMS must not depend on a scan order (issue 19).
+        g.sort_by(|a, b| {
+            (a.urgency, a.created_at, &a.headline, a.id).cmp(&(
+                b.urgency,
+                b.created_at,
+                &b.headline,
+                b.id,
+            ))
+        });
     }
     groups
 }

@@ -45,16 +45,29 @@ impl Task for Alerts {
 async fn findings(ctx: &TaskContext) -> anyhow::Result<Vec<Finding>> {
     let rows = sqlx::query!(
         r#"
+        -- Revenue from the per-(project, assignee) totals (`open_bug_totals`);
+        -- critical bugs, few, through their own index, since "past the
+        -- deadline" is on this run's clock.
+        WITH revenue AS (
+            SELECT project_id, sum(revenue) AS revenue
+              FROM open_bug_totals WHERE open_bugs > 0 GROUP BY project_id
+        ), critical AS (
+            SELECT project_id,
+                   count(*) FILTER (WHERE assignee_id IS NULL) AS unassigned,
+                   count(*) FILTER (WHERE sla_deadline <= $1) AS breached
+              FROM bugs
+             WHERE severity = 'critical' AND status IN ('open', 'in_progress')
+             GROUP BY project_id
+        )
         SELECT p.id, p.name,
-               count(*) FILTER (WHERE b.severity = 'critical' AND b.assignee_id IS NULL) AS "unassigned!",
-               count(*) FILTER (WHERE b.severity = 'critical' AND b.sla_deadline <= $1) AS "breached!",
-               COALESCE(sum(b.revenue_impact_daily), 0)::float8 AS "revenue!"
-          FROM bugs b
-          JOIN projects p ON p.id = b.project_id
-         WHERE b.status IN ('open', 'in_progress')
-         GROUP BY p.id, p.name
-        HAVING count(*) FILTER (WHERE b.severity = 'critical' AND (b.assignee_id IS NULL OR b.sla_deadline <= $1)) > 0
-            OR sum(b.revenue_impact_daily) > $2::float8
+               COALESCE(c.unassigned, 0) AS "unassigned!",
+               COALESCE(c.breached, 0) AS "breached!",
+               r.revenue::float8 AS "revenue!"
+          FROM revenue r
+          JOIN projects p ON p.id = r.project_id
+          LEFT JOIN critical c ON c.project_id = r.project_id
+         WHERE c.unassigned > 0 OR c.breached > 0 OR r.revenue > $2::float8
+         ORDER BY p.id
         "#,
         ctx.now,
         ctx.cfg.alert_revenue_threshold,

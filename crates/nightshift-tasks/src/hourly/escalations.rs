@@ -12,6 +12,11 @@
 //!
 //! Levels, counted in SLA windows after the bug was created:
 //! 1 at the deadline (1 window), 2 at 2 windows, 3 at 4 windows.
+//!
+//! Incremental (issue 19): a bug's next level falls due at an instant of its
+//! own row, the stored column `escalate_at` (indexed;
+//! migrations/20261203000100_incremental_hourly.sql), so a run reads only the
+//! bugs whose instant has come instead of every open bug.
 
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
@@ -32,6 +37,8 @@ impl Task for Escalations {
         // commit together or not at all. New levels of a bug are contiguous
         // (the rules' thresholds only grow), so level k moves the priority
         // k - escalation_level steps from where it stands now.
+        let mut tx = ctx.pool.begin().await?;
+        super::without_jit(&mut tx).await?;
         let done = sqlx::query!(
             r#"
             WITH due AS (
@@ -39,7 +46,8 @@ impl Task for Escalations {
                   FROM bugs b
                   JOIN (VALUES (1, 1), (2, 2), (3, 4)) AS l(level, windows)
                     ON b.escalation_level < l.level
-                 WHERE b.status IN ('open', 'in_progress')
+                 WHERE b.escalate_at <= $1
+                   AND b.status IN ('open', 'in_progress')
                    AND $1 >= b.created_at + make_interval(hours => b.sla_window_hours * l.windows)
             ), plan AS (
                 SELECT d.bug_id, d.level, b.escalation_level AS cur_level,
@@ -206,9 +214,11 @@ impl Task for Escalations {
             ctx.run_id,
             notices::BACKLOG,
         )
-        .fetch_one(&ctx.pool)
+        .fetch_one(&mut *tx)
         .await
         .context("escalating breached bugs")?;
+        tx.commit().await?;
+        super::vacuum_bugs_after(&ctx.pool, done.bugs).await?;
         Ok(TaskReport {
             records_processed: done.bugs,
             details: json!({

@@ -18,3 +18,32 @@ pub mod workload;
 pub fn snapshot_hour(now: DateTime<Utc>) -> DateTime<Utc> {
     now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now)
 }
+
+/// Rows a statement must change before `bugs` is vacuumed and analyzed at
+/// once: a first run over a backlog rewrites most open bugs' `risk_next_at`
+/// and `escalate_at`, and until autovacuum comes by, the stale statistics
+/// and the dead row versions (whose old instants all lie in the past) make
+/// the next run's indexed look-ups of a handful of rows read the whole
+/// index (docs/decisions.md, 68: "Open bug totals per (project, assignee)").
+pub const VACUUM_AFTER: i64 = 10_000;
+
+/// VACUUM (ANALYZE) bugs after a bulk change (see [`VACUUM_AFTER`]): one
+/// statement outside any transaction, so it also runs through a pooler.
+/// Without the table's ownership Postgres skips it with a warning.
+pub async fn vacuum_bugs_after(pool: &sqlx::PgPool, changed: i64) -> anyhow::Result<()> {
+    if changed >= VACUUM_AFTER {
+        sqlx::query!("VACUUM (ANALYZE) bugs").execute(pool).await?;
+    }
+    Ok(())
+}
+
+/// `SET LOCAL jit = off` for the transaction. The incremental statements
+/// find a handful of rows through an index, but their estimates over `bugs`
+/// cross `jit_above_cost`, and compiling them cost more than running them:
+/// the escalation statement took 129 ms with JIT and 4.5 ms without
+/// (EXPLAIN ANALYZE at 200k bugs, BENCHMARKS.md). LOCAL, so it ends with the
+/// transaction and is safe through a transaction-mode pooler.
+pub async fn without_jit(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    sqlx::query!("SET LOCAL jit = off").execute(tx).await?;
+    Ok(())
+}

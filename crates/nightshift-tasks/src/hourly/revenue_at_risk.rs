@@ -1,6 +1,8 @@
 //! `revenue_at_risk`: what open bugs cost per day, per project and in total,
 //! with blockers counted apart. Amounts stay numeric end to end (money is
-//! never a float); the hour's snapshot holds the breakdown.
+//! never a float); the hour's snapshot holds the breakdown. It reads the
+//! per-(project, assignee) totals that triggers keep (`open_bug_totals`,
+//! migrations/20261203000101_open_bug_totals.sql), not every open bug.
 
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
@@ -20,13 +22,15 @@ impl Task for RevenueAtRisk {
         let data = sqlx::query_scalar!(
             r#"
             WITH per_project AS (
+                -- A project with no blocker at risk says 0, not 0.00, as
+                -- the sum over no bugs always did.
                 SELECT p.id, p.name,
-                       sum(b.revenue_impact_daily) AS total,
-                       COALESCE(sum(b.revenue_impact_daily) FILTER (WHERE b.is_blocker), 0) AS blockers,
-                       count(*) AS bugs
-                  FROM bugs b
-                  JOIN projects p ON p.id = b.project_id
-                 WHERE b.status IN ('open', 'in_progress') AND b.revenue_impact_daily > 0
+                       sum(t.revenue) AS total,
+                       CASE WHEN sum(t.blocker_revenue) = 0 THEN 0 ELSE sum(t.blocker_revenue) END AS blockers,
+                       sum(t.revenue_bugs) AS bugs
+                  FROM open_bug_totals t
+                  JOIN projects p ON p.id = t.project_id
+                 WHERE t.revenue_bugs > 0
                  GROUP BY p.id, p.name
             )
             SELECT put_snapshot($1, 'revenue_at_risk',

@@ -4,6 +4,14 @@
 //! severity and risk go into the hour's snapshot. A bug entering medium and
 //! again high risk warns its creator, assignee, followers and team leads
 //! (the SQL function `bug_audience`), once per bug and level.
+//!
+//! Incremental (issue 19): a band changes only at known instants, so each
+//! open bug stores when its band ends (`risk_next_at`, kept by a trigger,
+//! migrations/20261203000100_incremental_hourly.sql) and a run assesses only
+//! the bugs whose instant has come, through an index. What changed since the
+//! last run (new, reopened, deadline moved, warning owed) is '-infinity' and
+//! comes first. A clock behind the last run's (a test, a replay) assesses
+//! every open bug, as before.
 
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
@@ -22,6 +30,17 @@ impl Task for SlaRisk {
 
     async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
         let mut tx = ctx.pool.begin().await?;
+        // Bands only move forward in time: a run before the last one cannot
+        // trust the stored instants, so it looks at everything.
+        let behind = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM hourly_snapshots
+                               WHERE kind = 'sla_risk' AND hour >= $2 AND updated_at > $1) AS "behind!""#,
+            ctx.now,
+            snapshot_hour(ctx.now),
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let upto = (!behind).then_some(ctx.now);
         // Seconds are compared as exact numerics, so "exactly 10% left" is
         // exactly 10%, not a float's idea of it. Only changed rows are written.
         // Entering medium, then high, warns the bug's audience once per
@@ -32,6 +51,8 @@ impl Task for SlaRisk {
             r#"
             WITH assessed AS (
                 SELECT b.id, r.risk, b.sla_risk IS DISTINCT FROM r.risk AS changed,
+                       risk_band_end(r.risk, b.created_at, b.severity, b.sla_hours) AS next_at,
+                       b.risk_next_at,
                        r.risk IN ('medium', 'high')
                            AND (b.risk_warned IS NULL OR (b.risk_warned = 'medium' AND r.risk = 'high')) AS warn
                   FROM bugs b
@@ -41,12 +62,13 @@ impl Task for SlaRisk {
                                    WHEN extract(epoch FROM b.sla_deadline - $1) * 4 < b.sla_window_hours * 3600 THEN 'medium'
                                    ELSE 'low'
                               END AS risk) r
-                 WHERE b.status IN ('open', 'in_progress')
+                 WHERE b.status IN ('open', 'in_progress') AND b.risk_next_at <= COALESCE($5::timestamptz, 'infinity')
             ), updated AS (
                 UPDATE bugs SET sla_risk = a.risk,
-                                risk_warned = CASE WHEN a.warn THEN a.risk ELSE bugs.risk_warned END
+                                risk_warned = CASE WHEN a.warn THEN a.risk ELSE bugs.risk_warned END,
+                                risk_next_at = a.next_at
                   FROM assessed a
-                 WHERE bugs.id = a.id AND (a.changed OR a.warn)
+                 WHERE bugs.id = a.id AND (a.changed OR a.warn OR a.risk_next_at IS DISTINCT FROM a.next_at)
                 RETURNING bugs.id, bugs.project_id, a.risk, a.warn, a.changed, bugs.severity,
                           bugs.title, bugs.sla_deadline
             ), cleared AS (
@@ -75,7 +97,7 @@ impl Task for SlaRisk {
                 ON CONFLICT (dedupe_key) DO NOTHING
                 RETURNING 1
             )
-            SELECT (SELECT count(*) FROM assessed) AS "open!",
+            SELECT (SELECT count(*) FROM assessed) AS "assessed!",
                    (SELECT count(*) FROM updated WHERE changed) AS "updated!",
                    (SELECT count(*) FROM updated WHERE warn) AS "warned!",
                    (SELECT count(*) FROM told) AS "notices!",
@@ -85,6 +107,7 @@ impl Task for SlaRisk {
             ctx.run_id,
             notices::RISK_HIGH,
             notices::RISK_MEDIUM,
+            upto,
         )
         .fetch_one(&mut *tx)
         .await
@@ -114,9 +137,10 @@ impl Task for SlaRisk {
         .await
         .context("storing the SLA snapshot")?;
         tx.commit().await?;
+        super::vacuum_bugs_after(&ctx.pool, changed.updated).await?;
         Ok(TaskReport {
-            records_processed: changed.open,
-            details: json!({ "changed": changed.updated, "cleared": changed.cleared,
+            records_processed: changed.assessed,
+            details: json!({ "assessed": changed.assessed, "full": behind, "changed": changed.updated, "cleared": changed.cleared,
                              "warned": changed.warned, "notices": changed.notices,
                              "snapshot": counts }),
             ..TaskReport::default()

@@ -19,14 +19,16 @@ impl Task for Velocity {
     async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
         let data = sqlx::query_scalar!(
             r#"
+            -- Counting resolved_at (never NULL for a joined row), not id, lets
+            -- the scan stay inside bugs_resolved (project_id, resolved_at).
             WITH weekly AS (
                 SELECT p.id, p.name,
-                       ARRAY[count(b.id) FILTER (WHERE b.resolved_at <= $2::timestamptz - interval '21 days'),
-                             count(b.id) FILTER (WHERE b.resolved_at > $2::timestamptz - interval '21 days'
+                       ARRAY[count(b.resolved_at) FILTER (WHERE b.resolved_at <= $2::timestamptz - interval '21 days'),
+                             count(b.resolved_at) FILTER (WHERE b.resolved_at > $2::timestamptz - interval '21 days'
                                                    AND b.resolved_at <= $2::timestamptz - interval '14 days'),
-                             count(b.id) FILTER (WHERE b.resolved_at > $2::timestamptz - interval '14 days'
+                             count(b.resolved_at) FILTER (WHERE b.resolved_at > $2::timestamptz - interval '14 days'
                                                    AND b.resolved_at <= $2::timestamptz - interval '7 days'),
-                             count(b.id) FILTER (WHERE b.resolved_at > $2::timestamptz - interval '7 days')] AS weeks
+                             count(b.resolved_at) FILTER (WHERE b.resolved_at > $2::timestamptz - interval '7 days')] AS weeks
                   FROM projects p
                   LEFT JOIN bugs b ON b.project_id = p.id
                                   AND b.resolved_at > $2::timestamptz - interval '28 days' AND b.resolved_at <= $2::timestamptz
