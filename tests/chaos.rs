@@ -6,7 +6,7 @@
 //! `#[ignore = "slow: scripts/chaos"]`; `scripts/chaos` runs them all.
 //!
 //! A task that never returns (scenario 6) is covered by
-//! `tests/runner.rs::a_hung_task_is_cut_off_and_the_rest_run`, which
+//! `tests/api/runner.rs::a_hung_task_is_cut_off_and_the_rest_run`, which
 //! `scripts/chaos` runs as well.
 
 mod common;

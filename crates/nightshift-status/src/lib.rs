@@ -32,7 +32,7 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Every path `router` serves (tests/openapi.rs holds the description to them).
+/// Every path `router` serves (tests/api/openapi.rs holds the description to them).
 pub fn paths() -> Vec<&'static str> {
     routes().into_iter().map(|(path, _)| path).collect()
 }

@@ -1,5 +1,5 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 description of every route,
-//! checked in next to this crate (docs/decisions.md, 55). tests/openapi.rs
+//! checked in next to this crate (docs/decisions.md, 55). tests/api/openapi.rs
 //! keeps it in step with the routers and the task registry; schemathesis
 //! (scripts/test) checks a running server's answers against it.
 

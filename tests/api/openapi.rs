@@ -6,11 +6,9 @@
 //! on loopback over a fresh database, fit the schemas they are described by.
 //! schemathesis (scripts/test) then fuzzes a running `nightshift serve`.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::*;
+use crate::common::*;
 use nightshift_core::options::VALID_KEYS;
 use serde_json::Value;
 use sqlx::PgPool;

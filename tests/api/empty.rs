@@ -1,8 +1,6 @@
 //! Every route, every task, on a database with the schema and nothing else.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use sqlx::PgPool;
 
 #[sqlx::test(migrations = "./migrations")]

@@ -1,13 +1,11 @@
 //! Tasks that panic, hang, flake, fail for good or run out of time: the
 //! others still run and the bookkeeping is always written.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use nightshift_core::Task;
 use serde_json::Value;
 use sqlx::PgPool;

@@ -7,12 +7,10 @@
 //! NIGHTSHIFT_PGBOUNCER_URL; unset, the tests say so and pass, except under
 //! CI=true where that is a failure.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use nightshift_core::retry::RetryPolicy;
 use nightshift_core::{App, Config, ManualClock};
 use secrecy::SecretString;

@@ -1,8 +1,6 @@
 //! Who gets in, and what a refused call leaves behind: nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use nightshift_core::Config;
 use sqlx::PgPool;
 

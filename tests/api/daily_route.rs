@@ -1,9 +1,7 @@
 //! The whole daily route, twice, against recorded GitHub traffic: the second
 //! run fetches nothing new and leaves every row as the first one did.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use nightshift_testkit::Replay;
 use sqlx::PgPool;
 

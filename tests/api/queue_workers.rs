@@ -1,11 +1,9 @@
 //! `?worker=true`: parallel invocations drain the work queue a scheduled run
 //! left behind, next to each other, each page fetched once.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use nightshift_testkit::{Replay, synthetic_issues};
 use sqlx::PgPool;
 

@@ -1,15 +1,13 @@
 //! HEALTHCHECK_URL: a monitor on loopback records the pings of real runs; a
 //! monitor that is down or broken never fails a run.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::*;
 use axum::extract::Request;
-use common::*;
 use http::StatusCode;
 use secrecy::SecretString;
 use sqlx::PgPool;

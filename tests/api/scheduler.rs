@@ -3,14 +3,12 @@
 //! minute through HTTP and the ledger; a shutdown lets a running job finish,
 //! or marks it failed (`shutdown`) when the grace period ends first.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use chrono::{DateTime, Utc};
-use common::*;
 use nightshift_core::{Clock, Route, Schedule, Task, TaskContext, TaskReport};
 use nightshift_http::ServeOptions;
 use sqlx::PgPool;

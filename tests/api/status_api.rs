@@ -1,10 +1,8 @@
 //! `GET /api/status`, `GET /api/health` and pause/resume over HTTP, against
 //! history planted at fixed times.
 
-mod common;
-
+use crate::common::*;
 use chrono::{DateTime, Duration, Utc};
-use common::*;
 use serde_json::Value;
 use sqlx::PgPool;
 

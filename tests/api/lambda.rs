@@ -5,15 +5,13 @@
 //! before it. Then invoked directly, as EventBridge Scheduler and an
 //! EventBridge rule do, with the events of tests/lambda-events/.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::common::*;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use chrono::{DateTime, DurationRound, SecondsFormat, TimeDelta, Utc};
-use common::*;
 use nightshift_testkit::db::database_url;
 use serde_json::{Value, json};
 use sqlx::PgPool;

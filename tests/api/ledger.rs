@@ -2,12 +2,11 @@
 
 #[path = "ledger/claim_races.rs"]
 mod claim_races;
-mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use sqlx::PgPool;
 

@@ -3,12 +3,10 @@
 //! the GitHub sync from recorded traffic), then an export, a restore into a
 //! fresh database, and every exported table compared row for row.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use nightshift_core::{Task, TaskContext};
 use nightshift_tasks::daily::export::{Export, restore, table_names};
 use nightshift_testkit::db::{drop_db, scratch_db, url_of};

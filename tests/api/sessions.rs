@@ -3,9 +3,7 @@
 //! dashboard's button, or the route with the bearer) ends every session;
 //! signing in afterwards works. Real HTTP against the app as served.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::redirect::Policy;
 use sqlx::PgPool;
 

@@ -1,9 +1,7 @@
 //! The `hourly` binary itself, started the way Vercel's dev runtime starts it
 //! (VERCEL_DEV_PORT), answering a real authenticated call.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use nightshift_testkit::db::database_url;
 use sqlx::PgPool;
 

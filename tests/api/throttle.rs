@@ -5,14 +5,12 @@
 //! unreachable database opens nothing; the log names the client and never
 //! the guess.
 
-mod common;
-
 use std::io::Write;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use nightshift_core::throttle::{Allowance, ThrottlePolicy};
 use nightshift_core::{App, Config};
 use reqwest::redirect::Policy;

@@ -1,9 +1,7 @@
 //! The database away, unconfigured, or behind on migrations: a clear 5xx that
 //! never shows the URL or its password.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use nightshift_core::{App, Config};
 use sqlx::PgPool;
 

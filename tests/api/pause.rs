@@ -1,9 +1,7 @@
 //! A paused job answers `skipped_paused` to every call, forced or not, claims
 //! nothing, and leaves a warning event; resuming lets the next call run.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use nightshift_core::pause;
 use sqlx::PgPool;
 

@@ -1,9 +1,7 @@
 //! The dashboard over real HTTP: sign-in, the session cookie, what a forged
 //! or expired cookie gets, CSRF on the buttons, escaping, the weekly report.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::redirect::Policy;
 use sqlx::PgPool;
 
