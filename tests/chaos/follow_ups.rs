@@ -338,6 +338,36 @@ async fn a_missed_daily_slot_is_caught_up_once_and_a_missed_hour_is_not(pool: Pg
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn a_catch_up_refused_as_busy_is_asked_once_per_heartbeat(pool: PgPool) {
+    // Alive the day before, and a forced daily run (no slot) under way now.
+    sqlx::query(
+        "INSERT INTO job_history (id, job_type, route, slot, status, trigger, started_at, completed_at, lease_expires_at)
+         VALUES (gen_random_uuid(), 'hourly_metrics', '/api/cron/hourly', '2026-11-24T02:00:00Z',
+                 'completed', 'cron', '2026-11-24T02:00:00Z', '2026-11-24T02:00:05Z', NULL),
+                (gen_random_uuid(), 'daily_sync', '/api/cron/daily', NULL, 'running', 'manual',
+                 '2026-11-25T03:20:00Z', NULL, now() + interval '10 minutes')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 11, 25, 3, 30, 0).unwrap();
+    let (app, _clock, _base) = app_on(&pool, config(), nightshift_tasks::routes(), at).await;
+    // The busy answer does not beat again (it would call itself until the
+    // forced run ended; the heartbeat's wait here is 120 s).
+    let kicked = nightshift_core::kick::kick(&app).await;
+    assert_eq!(kicked.len(), 1, "{kicked:?}");
+    assert_eq!(kicked[0].answer, Some((409, "skipped_running".into())));
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM job_history WHERE job_type = 'daily_sync'"
+        )
+        .await,
+        1
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn a_swept_run_asks_for_its_retry_at_once(pool: PgPool) {
     sqlx::query(
         "INSERT INTO job_history (id, job_type, route, slot, status, trigger, max_attempts, started_at, lease_expires_at)

@@ -135,7 +135,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             answer.message = Some(format!("this slot already has a run ({status})"));
             // A repeated delivery is a heartbeat too: a denser schedule of
             // the same route starts due follow-ups sooner (README, "Retries").
-            crate::kick::kick(app).await;
+            heartbeat_on_skip(app, &call).await;
             return Ok(answer);
         }
         Claim::Busy { run_id: existing } => {
@@ -143,7 +143,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             answer.existing_run = Some(existing);
             answer.message =
                 Some("another run of this job is in progress; try again when it ends".into());
-            crate::kick::kick(app).await;
+            heartbeat_on_skip(app, &call).await;
             return Ok(answer);
         }
         Claim::Paused(p) => return skip(&call, p, answer).await,
@@ -155,6 +155,15 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     execute::execute(app, &call, run_id, answer)
         .instrument(span)
         .await
+}
+
+/// A skipped platform or manual delivery carries the heartbeat; a skipped
+/// heartbeat call does not: a catch-up refused as busy would otherwise ask
+/// for itself again, and again, until the busy run ended.
+async fn heartbeat_on_skip(app: &App, call: &Admitted<'_>) {
+    if call.slot_call.is_none() {
+        crate::kick::kick(app).await;
+    }
 }
 
 /// The ledger row this call asks for (docs/architecture.md §3).
