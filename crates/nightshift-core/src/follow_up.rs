@@ -84,7 +84,7 @@ pub const MAX_CONTINUATIONS: i64 = 48;
 /// (the self-call failed): the next heartbeat asks again.
 pub const RESEND_AFTER_SECS: f64 = 120.0;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, sqlx::Type)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FollowUpKind {
     Retry,

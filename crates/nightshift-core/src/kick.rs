@@ -49,14 +49,14 @@ pub async fn kick(app: &App) -> Vec<Kicked> {
             return Vec::new();
         }
     };
-    let client = reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .timeout(app.follow_up_wait)
-        .build()
-        .expect("the heartbeat's HTTP client builds with static settings");
     let sends = calls.into_iter().map(|(route, query)| {
-        let req = client
+        // The warm container's client (no redirects), with the heartbeat's
+        // own wait and name.
+        let req = app
+            .http
             .post(format!("{}{route}?{query}", base.trim_end_matches('/')))
+            .timeout(app.follow_up_wait)
+            .header(reqwest::header::USER_AGENT, USER_AGENT)
             .bearer_auth(secret.expose_secret());
         async move {
             let answer = match req.send().await {
@@ -89,13 +89,19 @@ pub async fn kick(app: &App) -> Vec<Kicked> {
 async fn due_calls(app: &App, pool: &PgPool) -> Result<Vec<(&'static str, String)>, sqlx::Error> {
     let now = app.clock.now();
     let mut calls = Vec::new();
+    // Due and marked asked-for in one statement; SKIP LOCKED keeps a
+    // concurrent heartbeat off the same rows.
     let due = sqlx::query!(
-        r#"SELECT id, job_type, slot AS "slot!" FROM job_history h
-            WHERE follow_up IS NOT NULL AND followed_by IS NULL AND follow_up_at <= now()
-              AND slot IS NOT NULL
-              AND (follow_up_sent_at IS NULL OR follow_up_sent_at < now() - make_interval(secs => $1))
-              AND NOT EXISTS (SELECT 1 FROM job_pauses p WHERE p.job_type = h.job_type)
-            ORDER BY follow_up_at LIMIT 10"#,
+        r#"UPDATE job_history SET follow_up_sent_at = now()
+            WHERE id IN (
+                SELECT id FROM job_history h
+                 WHERE follow_up IS NOT NULL AND followed_by IS NULL AND follow_up_at <= now()
+                   AND slot IS NOT NULL
+                   AND (follow_up_sent_at IS NULL OR follow_up_sent_at < now() - make_interval(secs => $1))
+                   AND NOT EXISTS (SELECT 1 FROM job_pauses p WHERE p.job_type = h.job_type)
+                 ORDER BY follow_up_at LIMIT 10
+                   FOR UPDATE SKIP LOCKED)
+        RETURNING id, job_type, slot AS "slot!""#,
         RESEND_AFTER_SECS,
     )
     .fetch_all(pool)
@@ -107,19 +113,7 @@ async fn due_calls(app: &App, pool: &PgPool) -> Result<Vec<(&'static str, String
         let period_end = route.spec.schedule.next_after(run.slot);
         if period_end.is_none_or(|end| now >= end) {
             expire(pool, run.id, now).await?;
-            continue;
-        }
-        let asked = sqlx::query_scalar!(
-            r#"UPDATE job_history SET follow_up_sent_at = now()
-                WHERE id = $1 AND followed_by IS NULL
-                  AND (follow_up_sent_at IS NULL OR follow_up_sent_at < now() - make_interval(secs => $2))
-            RETURNING id"#,
-            run.id,
-            RESEND_AFTER_SECS,
-        )
-        .fetch_optional(pool)
-        .await?;
-        if asked.is_some() {
+        } else {
             calls.push((route.spec.path, format!("follow_up={}", run.id)));
         }
     }
@@ -134,11 +128,9 @@ async fn due_calls(app: &App, pool: &PgPool) -> Result<Vec<(&'static str, String
             continue;
         }
         if missed(pool, route.spec.job_type, slot).await? {
+            // `Z`, never `+`: nothing in it needs escaping in a query.
             let slot = slot.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            calls.push((
-                route.spec.path,
-                format!("catch_up={}", slot.replace('+', "%2B")),
-            ));
+            calls.push((route.spec.path, format!("catch_up={slot}")));
         }
     }
     Ok(calls)
