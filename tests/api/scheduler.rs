@@ -77,6 +77,46 @@ async fn start(
     (base, tx, server)
 }
 
+/// `nightshift serve` with its scheduler on, over `routes`, on a clock
+/// SPEED times the wall clock from `start_at`, with a 5 s budget.
+async fn serve_fast(
+    pool: &PgPool,
+    start_at: DateTime<Utc>,
+    routes: Vec<Route>,
+) -> (
+    Arc<FastClock>,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let clock = Arc::new(FastClock {
+        start: start_at,
+        real: Instant::now(),
+    });
+    let mut cfg = config();
+    cfg.job_budget = Some(Duration::from_secs(5));
+    let t = app_with(pool, cfg, routes);
+    let app = Arc::new(Arc::into_inner(t.app).unwrap().with_clock(clock.clone()));
+    let opts = ServeOptions {
+        schedule: true,
+        speed: SPEED,
+        grace: Some(Duration::from_secs(10)),
+    };
+    let (_base, stop, server) = start(app, opts).await;
+    (clock, stop, server)
+}
+
+async fn stop_and_wait(
+    stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), server)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+}
+
 async fn wait_for(pool: &PgPool, sql: &'static str, want: i64) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -95,28 +135,11 @@ async fn wait_for(pool: &PgPool, sql: &'static str, want: i64) {
 async fn fires_once_per_minute_and_stops_cleanly(pool: PgPool) {
     // 6 virtual seconds (0.3 s) before the first minute boundary.
     let start_at = "2026-11-24T21:17:54Z".parse::<DateTime<Utc>>().unwrap();
-    let clock = Arc::new(FastClock {
-        start: start_at,
-        real: Instant::now(),
-    });
-    let mut cfg = config();
-    cfg.job_budget = Some(Duration::from_secs(5));
-    let t = app_with(&pool, cfg, route("* * * * *", Arc::new(Fine("fine"))));
-    let app = Arc::new(Arc::into_inner(t.app).unwrap().with_clock(clock.clone()));
-    let opts = ServeOptions {
-        schedule: true,
-        speed: SPEED,
-        grace: Some(Duration::from_secs(10)),
-    };
-    let (_base, stop, server) = start(app, opts).await;
+    let (clock, stop, server) =
+        serve_fast(&pool, start_at, route("* * * * *", Arc::new(Fine("fine")))).await;
     wait_for(&pool, "SELECT count(*) FROM job_history", 2).await;
     let stopped_at = clock.now();
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(30), server)
-        .await
-        .expect("the server stops")
-        .unwrap()
-        .unwrap();
+    stop_and_wait(stop, server).await;
 
     let runs: Vec<(DateTime<Utc>, String, String)> =
         sqlx::query_as("SELECT slot, status, trigger FROM job_history ORDER BY slot")
@@ -238,38 +261,20 @@ static ONE_SECOND: [Duration; 1] = [Duration::from_secs(1)];
 async fn serve_starts_a_due_retry_at_its_minute_heartbeat(pool: PgPool) {
     // 3 virtual seconds before the hour; a virtual minute is 3 s of wall clock.
     let start_at = "2026-11-24T21:59:57Z".parse::<DateTime<Utc>>().unwrap();
-    let clock = Arc::new(FastClock {
-        start: start_at,
-        real: Instant::now(),
-    });
-    let mut cfg = config();
-    cfg.job_budget = Some(Duration::from_secs(5));
     let mut routes = route("0 * * * *", Arc::new(FailsAtFirst(Default::default())));
     routes[0].spec.slots = nightshift_core::follow_up::SlotPolicy {
         max_attempts: 3,
         retry_delays: &ONE_SECOND,
         missed: nightshift_core::follow_up::Missed::Skip,
     };
-    let t = app_with(&pool, cfg, routes);
-    let app = Arc::new(Arc::into_inner(t.app).unwrap().with_clock(clock.clone()));
-    let opts = ServeOptions {
-        schedule: true,
-        speed: SPEED,
-        grace: Some(Duration::from_secs(10)),
-    };
-    let (_base, stop, server) = start(app, opts).await;
+    let (_clock, stop, server) = serve_fast(&pool, start_at, routes).await;
     wait_for(
         &pool,
         "SELECT count(*) FROM job_history WHERE trigger = 'retry' AND status <> 'running'",
         1,
     )
     .await;
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(30), server)
-        .await
-        .expect("the server stops")
-        .unwrap()
-        .unwrap();
+    stop_and_wait(stop, server).await;
     let runs: Vec<(i32, String, String, DateTime<Utc>)> =
         sqlx::query_as("SELECT attempt, trigger, status, slot FROM job_history ORDER BY attempt")
             .fetch_all(&pool)

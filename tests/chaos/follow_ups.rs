@@ -62,22 +62,36 @@ async fn time_passes(pool: &PgPool, clock: &ManualClock, by: chrono::Duration) {
         .unwrap();
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn github_failing_for_twenty_minutes_at_the_daily_slot_is_healed_the_same_day(pool: PgPool) {
-    let replay = Replay::start().await;
-    for (path, page, canned) in synthetic_issues("acme/flaky", 7001, 150, 100, &replay.url()) {
+/// One synced project whose repository `repo` (GitHub id `id`) has `issues`
+/// issues on the fake GitHub; the configuration that points at it.
+async fn one_repository(
+    pool: &PgPool,
+    replay: &Replay,
+    repo: &str,
+    id: u64,
+    issues: usize,
+) -> Config {
+    for (path, page, canned) in synthetic_issues(repo, id, issues, 100, &replay.url()) {
         replay.add(&path, Some(page), canned);
     }
-    for path in ["/repos/acme/flaky/issues", "/repositories/7001/issues"] {
-        replay.script(path, Canned::raw(500, "oops"), None);
-    }
+    sqlx::query("INSERT INTO projects (name, github_repo, sync_enabled) VALUES ($1, $1, true)")
+        .bind(repo)
+        .execute(pool)
+        .await
+        .unwrap();
     let mut cfg = config();
     cfg.github_api_url = replay.url();
     cfg.github_token = Some("ghp_test".to_string().into());
-    sqlx::query("INSERT INTO projects (name, github_repo, sync_enabled) VALUES ('Flaky', 'acme/flaky', true)")
-        .execute(&pool)
-        .await
-        .unwrap();
+    cfg
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn github_failing_for_twenty_minutes_at_the_daily_slot_is_healed_the_same_day(pool: PgPool) {
+    let replay = Replay::start().await;
+    let cfg = one_repository(&pool, &replay, "acme/flaky", 7001, 150).await;
+    for path in ["/repos/acme/flaky/issues", "/repositories/7001/issues"] {
+        replay.script(path, Canned::raw(500, "oops"), None);
+    }
     let slot = Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap();
     let (app, clock, base) = app_on(
         &pool,
@@ -181,21 +195,12 @@ async fn github_failing_for_twenty_minutes_at_the_daily_slot_is_healed_the_same_
 #[sqlx::test(migrations = "./migrations")]
 async fn a_permanent_cause_is_alerted_and_not_retried(pool: PgPool) {
     let replay = Replay::start().await;
+    let cfg = one_repository(&pool, &replay, "acme/locked", 7002, 10).await;
     replay.script(
         "/repos/acme/locked/issues",
         Canned::json(401, serde_json::json!({"message": "Bad credentials"})),
         None,
     );
-    for (path, page, canned) in synthetic_issues("acme/locked", 7002, 10, 100, &replay.url()) {
-        replay.add(&path, Some(page), canned);
-    }
-    let mut cfg = config();
-    cfg.github_api_url = replay.url();
-    cfg.github_token = Some("ghp_revoked".to_string().into());
-    sqlx::query("INSERT INTO projects (name, github_repo, sync_enabled) VALUES ('Locked', 'acme/locked', true)")
-        .execute(&pool)
-        .await
-        .unwrap();
     let at = Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 10).unwrap();
     let (_app, _clock, base) = app_on(&pool, cfg, nightshift_tasks::routes(), at).await;
     let answer = call(
