@@ -155,7 +155,7 @@ pub enum Decision {
         kind: FollowUpKind,
         after: Duration,
     },
-    /// Needed but not allowed: alerted (`crate::follow_up_alert`).
+    /// Needed but not allowed: alerted (`alert` below).
     GiveUp {
         reason: String,
     },
