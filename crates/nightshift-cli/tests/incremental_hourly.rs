@@ -138,6 +138,75 @@ SELECT md5(string_agg(concat_ws(',', project_id, assignee_id, open_bugs, critica
                sum(bug_weight(severity, is_blocker)) AS load
           FROM bugs WHERE status IN ('open', 'in_progress') GROUP BY project_id, assignee_id) t";
 
+/// The rollups the same triggers keep (migrations/20261203000301_open_bug_rollups.sql),
+/// per project, per assignee and per (severity, band), against the open bugs
+/// summed afresh.
+const ROLLUPS_KEPT: &str = "
+SELECT md5(concat(
+    (SELECT string_agg(concat_ws(',', project_id, open_bugs, critical_bugs, breached_bugs, blockers,
+                                 revenue::numeric(14, 2), blocker_revenue::numeric(14, 2), revenue_bugs, load),
+                       E'\n' ORDER BY project_id) FROM open_bugs_by_project WHERE open_bugs > 0),
+    '|',
+    (SELECT string_agg(concat_ws(',', assignee_id, open_bugs, critical_bugs, breached_bugs, blockers,
+                                 revenue::numeric(14, 2), blocker_revenue::numeric(14, 2), revenue_bugs, load),
+                       E'\n' ORDER BY assignee_id) FROM open_bugs_by_assignee WHERE open_bugs > 0),
+    '|',
+    (SELECT string_agg(concat_ws(',', severity, sla_risk, open_bugs), E'\n' ORDER BY severity, sla_risk)
+       FROM open_bugs_by_risk WHERE open_bugs > 0)))";
+const ROLLUPS_NOW: &str = "
+WITH o AS (SELECT * FROM bugs WHERE status IN ('open', 'in_progress'))
+SELECT md5(concat(
+    (SELECT string_agg(concat_ws(',', project_id, n, c, br, bl, rev::numeric(14, 2), brev::numeric(14, 2), rb, load),
+                       E'\n' ORDER BY project_id)
+       FROM (SELECT project_id, count(*) AS n, count(*) FILTER (WHERE severity = 'critical') AS c,
+                    count(*) FILTER (WHERE sla_risk = 'breached') AS br, count(*) FILTER (WHERE is_blocker) AS bl,
+                    sum(revenue_impact_daily) AS rev,
+                    COALESCE(sum(revenue_impact_daily) FILTER (WHERE is_blocker), 0) AS brev,
+                    count(*) FILTER (WHERE revenue_impact_daily > 0) AS rb,
+                    sum(bug_weight(severity, is_blocker)) AS load
+               FROM o GROUP BY project_id) t),
+    '|',
+    (SELECT string_agg(concat_ws(',', assignee_id, n, c, br, bl, rev::numeric(14, 2), brev::numeric(14, 2), rb, load),
+                       E'\n' ORDER BY assignee_id)
+       FROM (SELECT assignee_id, count(*) AS n, count(*) FILTER (WHERE severity = 'critical') AS c,
+                    count(*) FILTER (WHERE sla_risk = 'breached') AS br, count(*) FILTER (WHERE is_blocker) AS bl,
+                    sum(revenue_impact_daily) AS rev,
+                    COALESCE(sum(revenue_impact_daily) FILTER (WHERE is_blocker), 0) AS brev,
+                    count(*) FILTER (WHERE revenue_impact_daily > 0) AS rb,
+                    sum(bug_weight(severity, is_blocker)) AS load
+               FROM o WHERE assignee_id IS NOT NULL GROUP BY assignee_id) t),
+    '|',
+    (SELECT string_agg(concat_ws(',', severity, sla_risk, n), E'\n' ORDER BY severity, sla_risk)
+       FROM (SELECT severity, sla_risk, count(*) AS n FROM o GROUP BY severity, sla_risk) t)))";
+
+/// The dashboard table as written, against the materialized view it
+/// replaced, computed from every bug at the run's clock
+/// (migrations/20261124000002_domain.sql, with `now()` as $1).
+const DASHBOARD_KEPT: &str = "
+SELECT md5(string_agg(to_jsonb(d)::text, E'\n' ORDER BY project_id)) FROM dashboard_projects d";
+const DASHBOARD_NOW: &str = "
+SELECT md5(string_agg(to_jsonb(d)::text, E'\n' ORDER BY project_id)) FROM (
+WITH open_bugs AS (
+    SELECT * FROM bugs WHERE status IN ('open', 'in_progress')
+), loads AS (
+    SELECT assignee_id, workload_level(sum(bug_weight(severity, is_blocker))) AS level
+      FROM open_bugs WHERE assignee_id IS NOT NULL GROUP BY assignee_id
+)
+SELECT p.id AS project_id, p.name,
+       count(b.id) AS open_bugs,
+       count(b.id) FILTER (WHERE b.severity = 'critical') AS critical_bugs,
+       count(b.id) FILTER (WHERE b.sla_risk = 'breached') AS breached_bugs,
+       count(b.id) FILTER (WHERE b.is_blocker) AS blockers,
+       COALESCE(sum(b.revenue_impact_daily), 0)::numeric(14, 2) AS revenue_at_risk,
+       COALESCE(sum(b.revenue_impact_daily) FILTER (WHERE b.is_blocker), 0)::numeric(14, 2) AS blocker_revenue_at_risk,
+       (SELECT count(*) FROM bugs r WHERE r.project_id = p.id AND r.resolved_at > $1 - interval '28 days'
+                                       AND r.resolved_at <= $1)::numeric / 4 AS velocity_per_week,
+       count(DISTINCT b.assignee_id) FILTER (WHERE l.level IN ('HIGH', 'CRITICAL')) AS workload_hotspots
+  FROM projects p
+  LEFT JOIN open_bugs b ON b.project_id = p.id
+  LEFT JOIN loads l ON l.assignee_id = b.assignee_id
+ GROUP BY p.id, p.name) d";
+
 async fn fingerprint(pool: &PgPool, sql: &'static str) -> Option<String> {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
@@ -225,6 +294,24 @@ async fn incremental_hours_match_a_full_recomputation(pool: PgPool) {
                 fingerprint(db, TOTALS_KEPT).await,
                 fingerprint(db, TOTALS_NOW).await,
                 "hour {h}: open_bug_totals drifted from the bugs"
+            );
+            assert_eq!(
+                fingerprint(db, ROLLUPS_KEPT).await,
+                fingerprint(db, ROLLUPS_NOW).await,
+                "hour {h}: the open-bug rollups drifted from the bugs"
+            );
+            let kept: Option<String> = sqlx::query_scalar(DASHBOARD_KEPT)
+                .fetch_one(db)
+                .await
+                .unwrap();
+            let now_rows: Option<String> = sqlx::query_scalar(DASHBOARD_NOW)
+                .bind(now)
+                .fetch_one(db)
+                .await
+                .unwrap();
+            assert_eq!(
+                kept, now_rows,
+                "hour {h}: dashboard_projects differs from the view it replaced"
             );
         }
     }

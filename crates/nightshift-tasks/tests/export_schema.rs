@@ -26,12 +26,20 @@ const EXCLUDED: &[&str] = &[
     // (migrations/20261203000101_open_bug_totals.sql): restoring the bugs
     // rebuilds them.
     "open_bug_totals",
+    // ... and their rollups per project, assignee and band
+    // (migrations/20261203000301_open_bug_rollups.sql), kept the same way.
+    "open_bugs_by_project",
+    "open_bugs_by_assignee",
+    "open_bugs_by_risk",
+    // The dashboard's rows, derived from the totals and the resolutions
+    // (migrations/20261203000300_dashboard_table.sql): a restore rebuilds
+    // them in its own transaction.
+    "dashboard_projects",
 ];
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn every_table_is_exported_or_deliberately_excluded(pool: PgPool) {
-    // pg_tables lists plain (and partitioned) tables only: the dashboard's
-    // materialized view is rebuilt by refresh_dashboard, not restored.
+    // pg_tables lists plain (and partitioned) tables only.
     let catalog: BTreeSet<String> =
         sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
             .fetch_all(&pool)

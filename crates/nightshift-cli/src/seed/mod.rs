@@ -112,18 +112,13 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     sqlx::query!("ANALYZE users, projects, bugs")
         .execute(&pool)
         .await?;
-    // The dashboard reads a materialized view; without a refresh it would
-    // show none of the new projects until its task next runs.
-    let has_view: bool =
-        sqlx::query_scalar!(r#"SELECT to_regclass('dashboard_projects') IS NOT NULL AS "exists!""#)
-            .fetch_one(&pool)
-            .await?;
-    if has_view {
-        sqlx::query!("REFRESH MATERIALIZED VIEW dashboard_projects")
-            .execute(&pool)
-            .await
-            .context("refreshing dashboard_projects")?;
-    }
+    // The dashboard reads a table of derived rows
+    // (migrations/20261203000300_dashboard_table.sql); without a refresh it
+    // would show none of the new projects until its task next runs.
+    sqlx::query_scalar!(r#"SELECT refresh_dashboard_projects($1) AS "n!""#, now)
+        .fetch_one(&pool)
+        .await
+        .context("refreshing dashboard_projects")?;
 
     if args.history_days > 0 {
         history(&pool, now, args.history_days).await?;

@@ -45,12 +45,12 @@ impl Task for Alerts {
 async fn findings(ctx: &TaskContext) -> anyhow::Result<Vec<Finding>> {
     let rows = sqlx::query!(
         r#"
-        -- Revenue from the per-(project, assignee) totals (`open_bug_totals`);
-        -- critical bugs, few, through their own index, since "past the
-        -- deadline" is on this run's clock.
+        -- Revenue from the per-project totals (`open_bugs_by_project`,
+        -- migrations/20261203000301_open_bug_rollups.sql); critical bugs,
+        -- few, through their own index, since "past the deadline" is on this
+        -- run's clock.
         WITH revenue AS (
-            SELECT project_id, sum(revenue) AS revenue
-              FROM open_bug_totals WHERE open_bugs > 0 GROUP BY project_id
+            SELECT project_id, revenue FROM open_bugs_by_project WHERE open_bugs > 0
         ), critical AS (
             SELECT project_id,
                    count(*) FILTER (WHERE assignee_id IS NULL) AS unassigned,

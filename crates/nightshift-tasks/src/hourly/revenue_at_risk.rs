@@ -1,8 +1,8 @@
 //! `revenue_at_risk`: what open bugs cost per day, per project and in total,
 //! with blockers counted apart. Amounts stay numeric end to end (money is
 //! never a float); the hour's snapshot holds the breakdown. It reads the
-//! per-(project, assignee) totals that triggers keep (`open_bug_totals`,
-//! migrations/20261203000101_open_bug_totals.sql), not every open bug.
+//! per-project totals that triggers keep (`open_bugs_by_project`,
+//! migrations/20261203000301_open_bug_rollups.sql), not every open bug.
 
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
@@ -25,13 +25,12 @@ impl Task for RevenueAtRisk {
                 -- A project with no blocker at risk says 0, not 0.00, as
                 -- the sum over no bugs always did.
                 SELECT p.id, p.name,
-                       sum(t.revenue) AS total,
-                       CASE WHEN sum(t.blocker_revenue) = 0 THEN 0 ELSE sum(t.blocker_revenue) END AS blockers,
-                       sum(t.revenue_bugs) AS bugs
-                  FROM open_bug_totals t
+                       t.revenue AS total,
+                       CASE WHEN t.blocker_revenue = 0 THEN 0 ELSE t.blocker_revenue END AS blockers,
+                       t.revenue_bugs AS bugs
+                  FROM open_bugs_by_project t
                   JOIN projects p ON p.id = t.project_id
                  WHERE t.revenue_bugs > 0
-                 GROUP BY p.id, p.name
             )
             SELECT put_snapshot($1, 'revenue_at_risk',
                    jsonb_build_object(

@@ -115,10 +115,12 @@ impl Task for SlaRisk {
 
         let counts = sqlx::query_scalar!(
             r#"
+            -- Counts kept by the triggers on `bugs`
+            -- (migrations/20261203000301_open_bug_rollups.sql), as of the
+            -- statement above.
             WITH c AS (
-                SELECT severity, sla_risk, count(*) AS n
-                  FROM bugs WHERE status IN ('open', 'in_progress')
-                 GROUP BY severity, sla_risk
+                SELECT severity, sla_risk, open_bugs AS n
+                  FROM open_bugs_by_risk WHERE open_bugs > 0
             ), s AS (
                 SELECT severity, jsonb_object_agg(COALESCE(sla_risk, 'unassessed'), n) AS risks
                   FROM c GROUP BY severity

@@ -17,21 +17,25 @@ impl Task for Velocity {
     }
 
     async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+        // Weeks of 7 × 24 h before the run's clock, as `interval '7 days'`
+        // is in the UTC sessions sqlx opens.
+        let weeks_ago = |n: i64| ctx.now - chrono::TimeDelta::days(7 * n);
         let data = sqlx::query_scalar!(
             r#"
             -- Counting resolved_at (never NULL for a joined row), not id, lets
             -- the scan stay inside bugs_resolved (project_id, resolved_at).
+            -- The week bounds arrive as parameters: written as `$2 - interval`
+            -- inside the FILTERs they were computed again for every row, half
+            -- the statement's time at 200k bugs (docs/decisions.md, 70).
             WITH weekly AS (
                 SELECT p.id, p.name,
-                       ARRAY[count(b.resolved_at) FILTER (WHERE b.resolved_at <= $2::timestamptz - interval '21 days'),
-                             count(b.resolved_at) FILTER (WHERE b.resolved_at > $2::timestamptz - interval '21 days'
-                                                   AND b.resolved_at <= $2::timestamptz - interval '14 days'),
-                             count(b.resolved_at) FILTER (WHERE b.resolved_at > $2::timestamptz - interval '14 days'
-                                                   AND b.resolved_at <= $2::timestamptz - interval '7 days'),
-                             count(b.resolved_at) FILTER (WHERE b.resolved_at > $2::timestamptz - interval '7 days')] AS weeks
+                       ARRAY[count(b.resolved_at) FILTER (WHERE b.resolved_at <= $4),
+                             count(b.resolved_at) FILTER (WHERE b.resolved_at > $4 AND b.resolved_at <= $5),
+                             count(b.resolved_at) FILTER (WHERE b.resolved_at > $5 AND b.resolved_at <= $6),
+                             count(b.resolved_at) FILTER (WHERE b.resolved_at > $6)] AS weeks
                   FROM projects p
                   LEFT JOIN bugs b ON b.project_id = p.id
-                                  AND b.resolved_at > $2::timestamptz - interval '28 days' AND b.resolved_at <= $2::timestamptz
+                                  AND b.resolved_at > $3 AND b.resolved_at <= $2
                  WHERE p.status = 'active'
                  GROUP BY p.id, p.name
             ), trended AS (
@@ -58,6 +62,10 @@ impl Task for Velocity {
             "#,
             snapshot_hour(ctx.now),
             ctx.now,
+            weeks_ago(4),
+            weeks_ago(3),
+            weeks_ago(2),
+            weeks_ago(1),
         )
         .fetch_one(&ctx.pool)
         .await

@@ -1,9 +1,9 @@
 //! `workload`: each person's weighted open load and its level. Weights and
-//! thresholds live in SQL functions shared with the dashboard view:
+//! thresholds live in SQL functions shared with the dashboard table:
 //! critical 8, high 4, medium 2, low 1, +2 for a blocker; LOW under 10,
 //! MODERATE from 10, HIGH from 20, CRITICAL from 35. Loads come from the
-//! per-(project, assignee) totals that triggers keep (`open_bug_totals`,
-//! migrations/20261203000101_open_bug_totals.sql), not from every open bug.
+//! per-assignee totals that triggers keep (`open_bugs_by_assignee`,
+//! migrations/20261203000301_open_bug_rollups.sql), not from every open bug.
 
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
@@ -24,13 +24,12 @@ impl Task for Workload {
             r#"
             WITH loads AS (
                 SELECT u.id, u.name,
-                       COALESCE(sum(t.load), 0)::bigint AS load,
-                       COALESCE(sum(t.open_bugs), 0)::bigint AS open_bugs,
-                       COALESCE(sum(t.critical_bugs), 0)::bigint AS critical
+                       COALESCE(t.load, 0)::bigint AS load,
+                       COALESCE(t.open_bugs, 0)::bigint AS open_bugs,
+                       COALESCE(t.critical_bugs, 0)::bigint AS critical
                   FROM users u
-                  LEFT JOIN open_bug_totals t ON t.assignee_id = u.id AND t.open_bugs > 0
+                  LEFT JOIN open_bugs_by_assignee t ON t.assignee_id = u.id AND t.open_bugs > 0
                  WHERE u.role = 'engineer' OR t.assignee_id IS NOT NULL
-                 GROUP BY u.id, u.name
             ), leveled AS (
                 SELECT *, workload_level(load) AS level FROM loads
             )
