@@ -138,46 +138,37 @@ SELECT md5(string_agg(concat_ws(',', project_id, assignee_id, open_bugs, critica
                sum(bug_weight(severity, is_blocker)) AS load
           FROM bugs WHERE status IN ('open', 'in_progress') GROUP BY project_id, assignee_id) t";
 
-/// The rollups the same triggers keep (migrations/20261203000301_open_bug_rollups.sql),
+/// The rollups the same triggers keep (migrations/20261203000300_open_bug_rollups.sql),
 /// per project, per assignee and per (severity, band), against the open bugs
-/// summed afresh.
+/// summed afresh: one row of text per rollup row, keyed `p,`, `a,` or `r,`.
 const ROLLUPS_KEPT: &str = "
-SELECT md5(concat(
-    (SELECT string_agg(concat_ws(',', project_id, open_bugs, critical_bugs, breached_bugs, blockers,
-                                 revenue::numeric(14, 2), blocker_revenue::numeric(14, 2), revenue_bugs, load),
-                       E'\n' ORDER BY project_id) FROM open_bugs_by_project WHERE open_bugs > 0),
-    '|',
-    (SELECT string_agg(concat_ws(',', assignee_id, open_bugs, critical_bugs, breached_bugs, blockers,
-                                 revenue::numeric(14, 2), blocker_revenue::numeric(14, 2), revenue_bugs, load),
-                       E'\n' ORDER BY assignee_id) FROM open_bugs_by_assignee WHERE open_bugs > 0),
-    '|',
-    (SELECT string_agg(concat_ws(',', severity, sla_risk, open_bugs), E'\n' ORDER BY severity, sla_risk)
-       FROM open_bugs_by_risk WHERE open_bugs > 0)))";
+SELECT md5(string_agg(r, E'\n' ORDER BY r)) FROM (
+    SELECT concat_ws(',', 'p', project_id, open_bugs, critical_bugs, breached_bugs, blockers,
+                     revenue::numeric(14, 2), blocker_revenue::numeric(14, 2), revenue_bugs, load) AS r
+      FROM open_bugs_by_project WHERE open_bugs > 0
+    UNION ALL
+    SELECT concat_ws(',', 'a', assignee_id, open_bugs, critical_bugs, breached_bugs, blockers,
+                     revenue::numeric(14, 2), blocker_revenue::numeric(14, 2), revenue_bugs, load)
+      FROM open_bugs_by_assignee WHERE open_bugs > 0
+    UNION ALL
+    SELECT concat_ws(',', 'r', severity, COALESCE(sla_risk, '-'), open_bugs, critical_bugs, breached_bugs,
+                     blockers, revenue::numeric(14, 2), blocker_revenue::numeric(14, 2), revenue_bugs, load)
+      FROM open_bugs_by_risk WHERE open_bugs > 0) k";
 const ROLLUPS_NOW: &str = "
-WITH o AS (SELECT * FROM bugs WHERE status IN ('open', 'in_progress'))
-SELECT md5(concat(
-    (SELECT string_agg(concat_ws(',', project_id, n, c, br, bl, rev::numeric(14, 2), brev::numeric(14, 2), rb, load),
-                       E'\n' ORDER BY project_id)
-       FROM (SELECT project_id, count(*) AS n, count(*) FILTER (WHERE severity = 'critical') AS c,
-                    count(*) FILTER (WHERE sla_risk = 'breached') AS br, count(*) FILTER (WHERE is_blocker) AS bl,
-                    sum(revenue_impact_daily) AS rev,
-                    COALESCE(sum(revenue_impact_daily) FILTER (WHERE is_blocker), 0) AS brev,
-                    count(*) FILTER (WHERE revenue_impact_daily > 0) AS rb,
-                    sum(bug_weight(severity, is_blocker)) AS load
-               FROM o GROUP BY project_id) t),
-    '|',
-    (SELECT string_agg(concat_ws(',', assignee_id, n, c, br, bl, rev::numeric(14, 2), brev::numeric(14, 2), rb, load),
-                       E'\n' ORDER BY assignee_id)
-       FROM (SELECT assignee_id, count(*) AS n, count(*) FILTER (WHERE severity = 'critical') AS c,
-                    count(*) FILTER (WHERE sla_risk = 'breached') AS br, count(*) FILTER (WHERE is_blocker) AS bl,
-                    sum(revenue_impact_daily) AS rev,
-                    COALESCE(sum(revenue_impact_daily) FILTER (WHERE is_blocker), 0) AS brev,
-                    count(*) FILTER (WHERE revenue_impact_daily > 0) AS rb,
-                    sum(bug_weight(severity, is_blocker)) AS load
-               FROM o WHERE assignee_id IS NOT NULL GROUP BY assignee_id) t),
-    '|',
-    (SELECT string_agg(concat_ws(',', severity, sla_risk, n), E'\n' ORDER BY severity, sla_risk)
-       FROM (SELECT severity, sla_risk, count(*) AS n FROM o GROUP BY severity, sla_risk) t)))";
+SELECT md5(string_agg(r, E'\n' ORDER BY r)) FROM (
+    SELECT concat_ws(',',
+                     CASE WHEN GROUPING(project_id) = 0 THEN 'p,' || project_id
+                          WHEN GROUPING(assignee_id) = 0 THEN 'a,' || assignee_id
+                          ELSE 'r,' || severity || ',' || COALESCE(sla_risk, '-') END,
+                     count(*), count(*) FILTER (WHERE severity = 'critical'),
+                     count(*) FILTER (WHERE sla_risk = 'breached'), count(*) FILTER (WHERE is_blocker),
+                     sum(revenue_impact_daily)::numeric(14, 2),
+                     COALESCE(sum(revenue_impact_daily) FILTER (WHERE is_blocker), 0)::numeric(14, 2),
+                     count(*) FILTER (WHERE revenue_impact_daily > 0),
+                     sum(bug_weight(severity, is_blocker))) AS r
+      FROM bugs WHERE status IN ('open', 'in_progress')
+     GROUP BY GROUPING SETS ((project_id), (assignee_id), (severity, sla_risk))
+    HAVING GROUPING(assignee_id) = 1 OR assignee_id IS NOT NULL) k";
 
 /// The dashboard table as written, against the materialized view it
 /// replaced, computed from every bug at the run's clock

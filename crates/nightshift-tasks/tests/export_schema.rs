@@ -27,12 +27,12 @@ const EXCLUDED: &[&str] = &[
     // rebuilds them.
     "open_bug_totals",
     // ... and their rollups per project, assignee and band
-    // (migrations/20261203000301_open_bug_rollups.sql), kept the same way.
+    // (migrations/20261203000300_open_bug_rollups.sql), kept the same way.
     "open_bugs_by_project",
     "open_bugs_by_assignee",
     "open_bugs_by_risk",
     // The dashboard's rows, derived from the totals and the resolutions
-    // (migrations/20261203000300_dashboard_table.sql): a restore rebuilds
+    // (migrations/20261203000301_dashboard_table.sql): a restore rebuilds
     // them in its own transaction.
     "dashboard_projects",
 ];

@@ -113,7 +113,7 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
         .execute(&pool)
         .await?;
     // The dashboard reads a table of derived rows
-    // (migrations/20261203000300_dashboard_table.sql); without a refresh it
+    // (migrations/20261203000301_dashboard_table.sql); without a refresh it
     // would show none of the new projects until its task next runs.
     sqlx::query_scalar!(r#"SELECT refresh_dashboard_projects($1) AS "n!""#, now)
         .fetch_one(&pool)

@@ -46,7 +46,7 @@ async fn findings(ctx: &TaskContext) -> anyhow::Result<Vec<Finding>> {
     let rows = sqlx::query!(
         r#"
         -- Revenue from the per-project totals (`open_bugs_by_project`,
-        -- migrations/20261203000301_open_bug_rollups.sql); critical bugs,
+        -- migrations/20261203000300_open_bug_rollups.sql); critical bugs,
         -- few, through their own index, since "past the deadline" is on this
         -- run's clock.
         WITH revenue AS (

@@ -1,6 +1,6 @@
 //! `refresh_dashboard`: brings the one-row-per-project dashboard table up to
 //! the run's clock. Only rows whose figures changed are written
-//! (`refresh_dashboard_projects`, migrations/20261203000300_dashboard_table.sql),
+//! (`refresh_dashboard_projects`, migrations/20261203000301_dashboard_table.sql),
 //! so a quiet hour writes nothing and the dashboard never reads a half-built
 //! table.
 
@@ -17,21 +17,16 @@ impl Task for RefreshDashboard {
     }
 
     async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
-        let mut tx = ctx.pool.begin().await?;
-        // A few thousand totals and one index range per project: JIT's
-        // compile time would be most of the statement (hourly/mod.rs, without_jit).
-        super::without_jit(&mut tx).await?;
         let changed = sqlx::query_scalar!(
             r#"SELECT refresh_dashboard_projects($1) AS "changed!""#,
             ctx.now
         )
-        .fetch_one(&mut *tx)
+        .fetch_one(&ctx.pool)
         .await
         .context("refreshing dashboard_projects")?;
         let rows = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM dashboard_projects"#)
-            .fetch_one(&mut *tx)
+            .fetch_one(&ctx.pool)
             .await?;
-        tx.commit().await?;
         Ok(TaskReport {
             records_processed: rows,
             details: json!({ "projects": rows, "changed": changed }),

@@ -2,7 +2,7 @@
 //! with blockers counted apart. Amounts stay numeric end to end (money is
 //! never a float); the hour's snapshot holds the breakdown. It reads the
 //! per-project totals that triggers keep (`open_bugs_by_project`,
-//! migrations/20261203000301_open_bug_rollups.sql), not every open bug.
+//! migrations/20261203000300_open_bug_rollups.sql), not every open bug.
 
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};

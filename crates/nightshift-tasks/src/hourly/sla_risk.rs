@@ -116,7 +116,7 @@ impl Task for SlaRisk {
         let counts = sqlx::query_scalar!(
             r#"
             -- Counts kept by the triggers on `bugs`
-            -- (migrations/20261203000301_open_bug_rollups.sql), as of the
+            -- (migrations/20261203000300_open_bug_rollups.sql), as of the
             -- statement above.
             WITH c AS (
                 SELECT severity, sla_risk, open_bugs AS n

@@ -3,7 +3,7 @@
 //! critical 8, high 4, medium 2, low 1, +2 for a blocker; LOW under 10,
 //! MODERATE from 10, HIGH from 20, CRITICAL from 35. Loads come from the
 //! per-assignee totals that triggers keep (`open_bugs_by_assignee`,
-//! migrations/20261203000301_open_bug_rollups.sql), not from every open bug.
+//! migrations/20261203000300_open_bug_rollups.sql), not from every open bug.
 
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};

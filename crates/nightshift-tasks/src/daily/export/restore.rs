@@ -157,7 +157,7 @@ pub async fn restore_with(
     }
     // The dashboard's rows are derived, not exported: rebuilt in the same
     // transaction, so a restored deployment shows its projects at once
-    // (migrations/20261203000300_dashboard_table.sql).
+    // (migrations/20261203000301_dashboard_table.sql).
     sqlx::query_scalar!(r#"SELECT refresh_dashboard_projects(now()) AS "n!""#)
         .fetch_one(&mut *tx)
         .await

@@ -24,28 +24,21 @@ CREATE TABLE dashboard_projects (
     workload_hotspots       bigint NOT NULL
 );
 
--- What the dashboard should show at `p_at`: from the open-bug totals
--- (migrations/20261203000101_open_bug_totals.sql) and the resolutions of the
--- four weeks before `p_at`, which the bugs_resolved index serves per project.
+-- What the dashboard should show at `p_at`, from the open-bug totals and
+-- their rollups (migrations/20261203000300_open_bug_rollups.sql):
+-- per-project figures are one row each; a project's hotspots are its
+-- assignees whose load (over all projects) is HIGH or CRITICAL; velocity is
+-- the resolutions of the four weeks before `p_at`.
 CREATE FUNCTION dashboard_rows(p_at timestamptz)
 RETURNS SETOF dashboard_projects
 LANGUAGE sql STABLE
 AS $$
-    WITH loads AS (
-        SELECT assignee_id, workload_level(sum(load)::bigint) AS level
-          FROM open_bug_totals WHERE assignee_id IS NOT NULL AND open_bugs > 0 GROUP BY assignee_id
-    ), per_project AS (
-        SELECT t.project_id,
-               sum(t.open_bugs)::bigint AS open_bugs,
-               sum(t.critical_bugs)::bigint AS critical_bugs,
-               sum(t.breached_bugs)::bigint AS breached_bugs,
-               sum(t.blockers)::bigint AS blockers,
-               sum(t.revenue) AS revenue,
-               sum(t.blocker_revenue) AS blocker_revenue,
-               count(t.assignee_id) FILTER (WHERE l.level IN ('HIGH', 'CRITICAL')) AS hotspots
+    WITH hot AS (
+        SELECT t.project_id, count(*) AS n
           FROM open_bug_totals t
-          LEFT JOIN loads l ON l.assignee_id = t.assignee_id
-         WHERE t.open_bugs > 0
+          JOIN open_bugs_by_assignee a ON a.assignee_id = t.assignee_id
+         WHERE t.open_bugs > 0 AND a.open_bugs > 0
+           AND a.level IN ('HIGH', 'CRITICAL')
          GROUP BY t.project_id
     )
     SELECT p.id, p.name,
@@ -53,9 +46,10 @@ AS $$
            COALESCE(t.blockers, 0),
            COALESCE(t.revenue, 0)::numeric(14, 2), COALESCE(t.blocker_revenue, 0)::numeric(14, 2),
            r.n::numeric / 4,
-           COALESCE(t.hotspots, 0)
+           COALESCE(h.n, 0)
       FROM projects p
-      LEFT JOIN per_project t ON t.project_id = p.id
+      LEFT JOIN open_bugs_by_project t ON t.project_id = p.id AND t.open_bugs > 0
+      LEFT JOIN hot h ON h.project_id = p.id
       -- Per project, so each count is one range of the bugs_resolved index.
       CROSS JOIN LATERAL (SELECT count(*) AS n FROM bugs b
                            WHERE b.project_id = p.id AND b.resolved_at > p_at - interval '28 days'

@@ -51,19 +51,13 @@ CREATE TABLE open_bugs_by_risk (
 -- Its only reader was that snapshot (migrations/20261203000101_open_bug_totals.sql).
 DROP INDEX bugs_open_severity_risk;
 
--- One statement per table, in a fixed order (pairs, projects, assignees, bands) and
--- each in key order, so two writers lock rows in the same order. Each
--- rollup sums the change by its own key, so it is exact whatever the pairs
--- hold.
-CREATE OR REPLACE FUNCTION open_bug_totals_apply() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-DECLARE
-    changed text := CASE TG_OP
-        WHEN 'INSERT' THEN 'SELECT 1 AS n, * FROM new_rows'
-        WHEN 'DELETE' THEN 'SELECT -1 AS n, * FROM old_rows'
-        ELSE 'SELECT -1 AS n, * FROM old_rows UNION ALL SELECT 1, * FROM new_rows'
-    END;
-    upsert text := $q$
+-- How a set of +1/-1 bug rows (`source`, with its sign in `n`) is folded into
+-- one totals table keyed by `keys`: one definition of the sums, used by the
+-- trigger below and by this migration's backfill.
+CREATE FUNCTION open_bug_sums_upsert(target text, keys text, source text, filter text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE
+    RETURN format($q$
         INSERT INTO %1$s AS t
         SELECT * FROM (
             SELECT %2$s, sum(n) AS open_bugs,
@@ -90,12 +84,26 @@ DECLARE
             blocker_revenue = t.blocker_revenue + EXCLUDED.blocker_revenue,
             revenue_bugs = t.revenue_bugs + EXCLUDED.revenue_bugs,
             load = t.load + EXCLUDED.load
-    $q$;
+    $q$, target, keys, source, filter);
+
+-- Every totals table a bug write changes. One statement per table, in a
+-- fixed order (pairs, projects, assignees, bands) and each in key order, so
+-- two writers lock rows in the same order. Each sums the change by its own
+-- key, so it is exact whatever the others hold. The statements run here, not
+-- in a helper: transition tables are visible only to the trigger function.
+CREATE OR REPLACE FUNCTION open_bug_totals_apply() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+DECLARE
+    changed text := CASE TG_OP
+        WHEN 'INSERT' THEN 'SELECT 1 AS n, * FROM new_rows'
+        WHEN 'DELETE' THEN 'SELECT -1 AS n, * FROM old_rows'
+        ELSE 'SELECT -1 AS n, * FROM old_rows UNION ALL SELECT 1, * FROM new_rows'
+    END;
 BEGIN
-    EXECUTE format(upsert, 'open_bug_totals', 'project_id, assignee_id', changed, 'true');
-    EXECUTE format(upsert, 'open_bugs_by_project', 'project_id', changed, 'true');
-    EXECUTE format(upsert, 'open_bugs_by_assignee', 'assignee_id', changed, 'assignee_id IS NOT NULL');
-    EXECUTE format(upsert, 'open_bugs_by_risk', 'severity, sla_risk', changed, 'true');
+    EXECUTE open_bug_sums_upsert('open_bug_totals', 'project_id, assignee_id', changed, 'true');
+    EXECUTE open_bug_sums_upsert('open_bugs_by_project', 'project_id', changed, 'true');
+    EXECUTE open_bug_sums_upsert('open_bugs_by_assignee', 'assignee_id', changed, 'assignee_id IS NOT NULL');
+    EXECUTE open_bug_sums_upsert('open_bugs_by_risk', 'severity, sla_risk', changed, 'true');
     RETURN NULL;
 END $$;
 
@@ -106,55 +114,13 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- What is there today, from the pairs (which equal the open bugs).
-INSERT INTO open_bugs_by_project
-SELECT project_id, sum(open_bugs), sum(critical_bugs), sum(breached_bugs), sum(blockers),
-       sum(revenue), sum(blocker_revenue), sum(revenue_bugs), sum(load)
-  FROM open_bug_totals GROUP BY project_id;
-INSERT INTO open_bugs_by_assignee (assignee_id, open_bugs, critical_bugs, breached_bugs, blockers,
-                                   revenue, blocker_revenue, revenue_bugs, load)
-SELECT assignee_id, sum(open_bugs), sum(critical_bugs), sum(breached_bugs), sum(blockers),
-       sum(revenue), sum(blocker_revenue), sum(revenue_bugs), sum(load)
-  FROM open_bug_totals WHERE assignee_id IS NOT NULL GROUP BY assignee_id;
-INSERT INTO open_bugs_by_risk
-SELECT severity, sla_risk, count(*),
-       count(*) FILTER (WHERE severity = 'critical'),
-       count(*) FILTER (WHERE sla_risk = 'breached'),
-       count(*) FILTER (WHERE is_blocker),
-       sum(revenue_impact_daily),
-       COALESCE(sum(revenue_impact_daily) FILTER (WHERE is_blocker), 0),
-       count(*) FILTER (WHERE revenue_impact_daily > 0),
-       sum(bug_weight(severity, is_blocker))
-  FROM bugs WHERE status IN ('open', 'in_progress')
- GROUP BY severity, sla_risk;
+-- What is there today: every open bug counted once, by the same sums.
+-- The pairs are full already (migrations/20261203000101_open_bug_totals.sql).
+DO $$
+BEGIN
+    EXECUTE open_bug_sums_upsert('open_bugs_by_project', 'project_id', 'SELECT 1 AS n, * FROM bugs', 'true');
+    EXECUTE open_bug_sums_upsert('open_bugs_by_assignee', 'assignee_id', 'SELECT 1 AS n, * FROM bugs',
+                                 'assignee_id IS NOT NULL');
+    EXECUTE open_bug_sums_upsert('open_bugs_by_risk', 'severity, sla_risk', 'SELECT 1 AS n, * FROM bugs', 'true');
+END $$;
 ANALYZE open_bugs_by_project, open_bugs_by_assignee, open_bugs_by_risk;
-
--- The dashboard from the rollups: per-project figures are one row each; a
--- project's hotspots are its assignees whose load (over all projects) is
--- HIGH or CRITICAL.
-CREATE OR REPLACE FUNCTION dashboard_rows(p_at timestamptz)
-RETURNS SETOF dashboard_projects
-LANGUAGE sql STABLE
-AS $$
-    WITH hot AS (
-        SELECT t.project_id, count(*) AS n
-          FROM open_bug_totals t
-          JOIN open_bugs_by_assignee a ON a.assignee_id = t.assignee_id
-         WHERE t.open_bugs > 0 AND a.open_bugs > 0
-           AND a.level IN ('HIGH', 'CRITICAL')
-         GROUP BY t.project_id
-    )
-    SELECT p.id, p.name,
-           COALESCE(t.open_bugs, 0), COALESCE(t.critical_bugs, 0), COALESCE(t.breached_bugs, 0),
-           COALESCE(t.blockers, 0),
-           COALESCE(t.revenue, 0)::numeric(14, 2), COALESCE(t.blocker_revenue, 0)::numeric(14, 2),
-           r.n::numeric / 4,
-           COALESCE(h.n, 0)
-      FROM projects p
-      LEFT JOIN open_bugs_by_project t ON t.project_id = p.id AND t.open_bugs > 0
-      LEFT JOIN hot h ON h.project_id = p.id
-      -- Per project, so each count is one range of the bugs_resolved index.
-      CROSS JOIN LATERAL (SELECT count(*) AS n FROM bugs b
-                           WHERE b.project_id = p.id AND b.resolved_at > p_at - interval '28 days'
-                             AND b.resolved_at <= p_at) r
-$$;
