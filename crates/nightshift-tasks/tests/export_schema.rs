@@ -31,6 +31,10 @@ const EXCLUDED: &[&str] = &[
     "open_bugs_by_project",
     "open_bugs_by_assignee",
     "open_bugs_by_risk",
+    // The clock up to which risk bands were assessed at write time
+    // (migrations/20261203000400_bands_at_write.sql); a restore sets it to
+    // its own.
+    "risk_assessed_upto",
     // The dashboard's rows, derived from the totals and the resolutions
     // (migrations/20261203000301_dashboard_table.sql): a restore rebuilds
     // them in its own transaction.

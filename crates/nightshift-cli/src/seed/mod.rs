@@ -86,6 +86,11 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     let org = org::generate(&mut rng, now, args.projects, args.bugs, user_base);
     copy_org(&mut tx, &org).await?;
 
+    // Each bug gets its risk band at the seed's clock as it is copied, as the
+    // GitHub sync's bugs do (migrations/20261203000400_bands_at_write.sql).
+    sqlx::query!("SELECT assess_new_bugs_at($1)", now)
+        .execute(&mut *tx)
+        .await?;
     let stats = copy_bugs(&mut tx, &org, &mut rng, now, args.bugs).await?;
 
     // Later inserts that let the database pick ids (`project add`, synced

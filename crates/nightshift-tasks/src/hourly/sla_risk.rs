@@ -10,7 +10,10 @@
 //! migrations/20261203000100_incremental_hourly.sql) and a run assesses only
 //! the bugs whose instant has come, through an index. What changed since the
 //! last run (new, reopened, deadline moved, warning owed) is '-infinity' and
-//! comes first. A clock behind the last run's (a test, a replay) assesses
+//! comes first. New bugs get their band when they are written, at the
+//! writer's clock (migrations/20261203000400_bands_at_write.sql), so a first
+//! run over a backlog assesses only the bugs that owe a warning. A clock
+//! behind the last run's or the last writer's (a test, a replay) assesses
 //! every open bug, as before.
 
 use anyhow::Context;
@@ -34,15 +37,17 @@ impl Task for SlaRisk {
         // trust the stored instants, so it looks at everything.
         let behind = sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM hourly_snapshots
-                               WHERE kind = 'sla_risk' AND hour >= $2 AND updated_at > $1) AS "behind!""#,
+                               WHERE kind = 'sla_risk' AND hour >= $2 AND updated_at > $1)
+                      OR $1 < (SELECT upto FROM risk_assessed_upto) AS "behind!""#,
             ctx.now,
             snapshot_hour(ctx.now),
         )
         .fetch_one(&mut *tx)
         .await?;
         let upto = (!behind).then_some(ctx.now);
-        // Seconds are compared as exact numerics, so "exactly 10% left" is
-        // exactly 10%, not a float's idea of it. Only changed rows are written.
+        // `risk_band_at` compares seconds as exact numerics, so "exactly 10%
+        // left" is exactly 10%, not a float's idea of it. Only changed rows
+        // are written.
         // Entering medium, then high, warns the bug's audience once per
         // level (`risk_warned`), in the same statement as the change; in a
         // project nobody watched yet the level is recorded silently and the
@@ -57,11 +62,7 @@ impl Task for SlaRisk {
                            AND (b.risk_warned IS NULL OR (b.risk_warned = 'medium' AND r.risk = 'high')) AS warn
                   FROM bugs b
                  CROSS JOIN LATERAL (
-                       SELECT CASE WHEN $1 >= b.sla_deadline THEN 'breached'
-                                   WHEN extract(epoch FROM b.sla_deadline - $1) * 10 < b.sla_window_hours * 3600 THEN 'high'
-                                   WHEN extract(epoch FROM b.sla_deadline - $1) * 4 < b.sla_window_hours * 3600 THEN 'medium'
-                                   ELSE 'low'
-                              END AS risk) r
+                       SELECT risk_band_at($1, b.sla_deadline, b.sla_window_hours) AS risk) r
                  WHERE b.status IN ('open', 'in_progress') AND b.risk_next_at <= COALESCE($5::timestamptz, 'infinity')
             ), updated AS (
                 UPDATE bugs SET sla_risk = a.risk,

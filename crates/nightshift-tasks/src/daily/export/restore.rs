@@ -162,6 +162,13 @@ pub async fn restore_with(
         .fetch_one(&mut *tx)
         .await
         .context("rebuilding the dashboard rows")?;
+    // Restored bands were assessed before the export; a run whose clock is
+    // behind this restore assesses every open bug rather than trust them
+    // (migrations/20261203000400_bands_at_write.sql).
+    sqlx::query!("UPDATE risk_assessed_upto SET upto = greatest(upto, now())")
+        .execute(&mut *tx)
+        .await
+        .context("dating the restored risk bands")?;
     tx.commit().await.context("committing the restore")?;
     Ok(summary)
 }

@@ -101,6 +101,12 @@ pub async fn store(
         .await?;
     }
 
+    // New bugs get their risk band at this clock as they are written, so the
+    // first hourly run need not rewrite them (decision 71).
+    sqlx::query!("SELECT assess_new_bugs_at($1)", now)
+        .execute(&mut *conn)
+        .await?;
+
     let sev: Vec<&str> = bugs.iter().map(|i| m.severity(i)).collect();
     let closed = |i: &Issue| i.state == "closed";
     let lists: Vec<Vec<String>> = bugs.iter().map(|i| assignees(i)).collect();
