@@ -28,11 +28,11 @@ pub mod web;
 
 pub use app::{App, InvocationDeadline};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::Config;
+pub use config::{Config, ConfigError};
 pub use delivery::ScheduledDelivery;
 pub use error::HandleError;
 pub use invoke::RunAnswer;
 pub use outcome::{Outcome, Trigger};
 pub use route::{Route, RouteSpec, all_routes_router, single_route_router};
 pub use schedule::{Schedule, VercelJson};
-pub use task::{EventStatus, Task, TaskContext, TaskEvent, TaskReport, Transient};
+pub use task::{EventStatus, Task, TaskContext, TaskEvent, TaskReport, Transient, bind};

@@ -1,6 +1,13 @@
 //! The contract between the runtime and a unit of work. A task knows nothing of
-//! HTTP: it gets a context (pool, logical time, deadline, run id) and returns a
-//! report, or an error that says whether another attempt could help.
+//! HTTP: it gets a context (pool, logical time, deadline, run id, and the
+//! environment its crate defines) and returns a report, or an error that says
+//! whether another attempt could help.
+//!
+//! The environment `E` is the tasks' own typed settings (nightshift-tasks'
+//! `TasksConfig`), as crates.io's `BackgroundJob::Context` is: the core
+//! carries it without knowing what is in it. The runner runs `Task<()>`;
+//! `bind` pairs a `Task<E>` with its environment into one
+//! (docs/decisions.md, 71).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,11 +23,11 @@ use crate::config::Config;
 use crate::route::RouteSpec;
 
 #[async_trait::async_trait]
-pub trait Task: Send + Sync + 'static {
+pub trait Task<E: Send + Sync + 'static = ()>: Send + Sync + 'static {
     /// Stable name: used in `?tasks=`, in sync_events.source and in reports.
     fn name(&self) -> &'static str;
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport>;
+    async fn run(&self, ctx: &TaskContext<E>) -> anyhow::Result<TaskReport>;
 
     /// A task that works a queue may also run in `?worker=true` invocations,
     /// several at once, next to the scheduled run.
@@ -29,8 +36,7 @@ pub trait Task: Send + Sync + 'static {
     }
 }
 
-#[derive(Clone)]
-pub struct TaskContext {
+pub struct TaskContext<E = ()> {
     pub pool: PgPool,
     /// Logical time of the run's start: what dates, slots and windows are
     /// reckoned from. Tasks never read the wall clock, so tests can drive
@@ -55,6 +61,17 @@ pub struct TaskContext {
     /// This run follows up its slot (`crate::follow_up`): a continuation
     /// drains what is left; a retry redoes only what failed.
     pub follow_up: Option<crate::follow_up::FollowUpKind>,
+    /// The settings of the crate that defines the task (`()` for the core's
+    /// own and for tests' tasks).
+    pub env: Arc<E>,
+}
+
+// By hand: a derive would ask `E: Clone`, and the environment is shared, not
+// copied.
+impl<E> Clone for TaskContext<E> {
+    fn clone(&self) -> Self {
+        self.with_env(Arc::clone(&self.env))
+    }
 }
 
 impl TaskContext {
@@ -82,6 +99,27 @@ impl TaskContext {
             http: crate::app::http_client(),
             worker: false,
             follow_up: None,
+            env: Arc::new(()),
+        }
+    }
+}
+
+impl<E> TaskContext<E> {
+    /// The same run with another environment: what `bind` hands a task.
+    pub fn with_env<F>(&self, env: Arc<F>) -> TaskContext<F> {
+        TaskContext {
+            pool: self.pool.clone(),
+            now: self.now,
+            clock: self.clock,
+            deadline: self.deadline,
+            run_id: self.run_id,
+            job_type: self.job_type,
+            cfg: Arc::clone(&self.cfg),
+            routes: Arc::clone(&self.routes),
+            http: self.http.clone(),
+            worker: self.worker,
+            follow_up: self.follow_up,
+            env,
         }
     }
 
@@ -103,6 +141,31 @@ impl TaskContext {
     /// Room for one more step that takes about `step`?
     pub fn has_time_for(&self, step: Duration) -> bool {
         self.time_left() > step
+    }
+}
+
+/// A `Task<E>` with its environment: a `Task` the runner can run.
+pub fn bind<E: Send + Sync + 'static>(env: Arc<E>, task: Arc<dyn Task<E>>) -> Arc<dyn Task> {
+    Arc::new(Bound { env, task })
+}
+
+struct Bound<E> {
+    env: Arc<E>,
+    task: Arc<dyn Task<E>>,
+}
+
+#[async_trait::async_trait]
+impl<E: Send + Sync + 'static> Task for Bound<E> {
+    fn name(&self) -> &'static str {
+        self.task.name()
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+        self.task.run(&ctx.with_env(Arc::clone(&self.env))).await
+    }
+
+    fn drains_queue(&self) -> bool {
+        self.task.drains_queue()
     }
 }
 
@@ -175,7 +238,7 @@ pub fn is_transient(err: &anyhow::Error) -> bool {
         cause.is::<Transient>()
             || cause
                 .downcast_ref::<sqlx::Error>()
-                .is_some_and(crate::db::is_transient)
+                .is_some_and(crate::error::is_transient)
             || cause.is::<std::io::Error>()
     })
 }
