@@ -73,7 +73,7 @@ struct Entry {
     path: &'static str,
     job_type: &'static str,
     /// Retries, continuations, missed slots: the back-offs and catch-up
-    /// windows of crates/nightshift-core/src/follow_up.rs, chosen per route.
+    /// windows of crates/nightshift-core/src/spec.rs, chosen per route.
     slots: SlotPolicy,
     tasks: fn() -> Vec<Arc<dyn Task<TasksConfig>>>,
 }

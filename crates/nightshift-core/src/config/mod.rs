@@ -16,7 +16,7 @@ mod checks;
 
 pub use checks::MIN_SECRET_LEN;
 use checks::bearer_secret;
-pub use nightshift_env::{ConfigError, mask_address};
+pub use nightshift_env::ConfigError;
 
 /// Where the dashboard lives: its public address (`dashboard_url`) for links
 /// in e-mail and Slack, and where its forms return (crate::web).
