@@ -5,7 +5,7 @@
 -- rewrote every open bug once more only to store its band (140k rows at 200k
 -- bugs, bound by the maintenance of the table's indexes; BENCHMARKS.md).
 -- Only bugs that owe a breach-risk warning are left for `sla_risk`, which
--- sends it (docs/decisions.md, 71).
+-- sends it (docs/decisions.md, 73).
 
 -- The band at an instant: the rule crates/nightshift-tasks/src/hourly/sla_risk.rs
 -- documents. Seconds are exact numerics, so "exactly 10 % left" is exact.

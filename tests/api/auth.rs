@@ -57,7 +57,7 @@ async fn unset_or_empty_secret_fails_closed(pool: PgPool) {
         if let Some(s) = secret {
             cfg = cfg.with_secret(s);
         }
-        let t = app_with(&pool, cfg, nightshift_tasks::routes());
+        let t = app_with(&pool, cfg, routes());
         let base = serve(t.app.clone()).await;
         for auth in [
             None,
@@ -79,7 +79,7 @@ async fn unset_or_empty_secret_fails_closed(pool: PgPool) {
 async fn previous_secret_works_during_rotation(pool: PgPool) {
     let mut cfg = Config::default().with_secret("new-secret-aaaaaaaaaaaa");
     cfg.cron_secret_previous = Some("old-secret-bbbbbbbbbbbb".to_string().into());
-    let t = app_with(&pool, cfg, nightshift_tasks::routes());
+    let t = app_with(&pool, cfg, routes());
     let base = serve(t.app.clone()).await;
     let client = reqwest::Client::new();
     let url = format!("{base}/api/cron/weekly");

@@ -25,11 +25,11 @@ async fn digest(pool: &PgPool) -> String {
 async fn the_daily_run_twice_gives_the_same_rows(pool: PgPool) {
     let replay = Replay::start().await;
     let exports = std::env::temp_dir().join(format!("nightshift-daily-{}", uuid::Uuid::new_v4()));
-    let mut cfg = config();
-    cfg.github_api_url = replay.url();
-    cfg.github_token = Some("ghp_test".to_string().into());
-    cfg.export_url = exports.display().to_string();
-    let t = app_with(&pool, cfg, nightshift_tasks::routes());
+    let mut env = tasks_config();
+    env.github_api_url = replay.url();
+    env.github_token = Some("ghp_test".to_string().into());
+    env.export_url = exports.display().to_string();
+    let t = app_with(&pool, config(), routes_with(env));
     let owner: i64 = sqlx::query_scalar("INSERT INTO users (name, email, role) VALUES ('Olga', 'olga@example.com', 'manager') RETURNING id")
         .fetch_one(&pool)
         .await

@@ -18,7 +18,7 @@ async fn unreachable_database_is_503_with_retry_after() {
         _ => None,
     })
     .unwrap();
-    let a = call_app(App::new(cfg, nightshift_tasks::routes()).unwrap()).await;
+    let a = call_app(App::new(cfg, routes()).unwrap()).await;
     assert_eq!(a.status, 503, "{:?}", a.body);
     assert_eq!(a.headers["retry-after"], "30");
     assert_eq!(a.body["error"], "database_unavailable");
@@ -29,7 +29,7 @@ async fn unreachable_database_is_503_with_retry_after() {
 
 #[tokio::test]
 async fn unset_database_url_is_a_named_500() {
-    let a = call_app(App::new(config(), nightshift_tasks::routes()).unwrap()).await;
+    let a = call_app(App::new(config(), routes()).unwrap()).await;
     assert_eq!(a.status, 500);
     assert_eq!(a.body["message"], "DATABASE_URL is not configured");
 }

@@ -16,7 +16,7 @@ async fn every_task_runs_on_an_empty_database(pool: PgPool) {
     }
     // Forced again, each route reports every task of the registry, in its order:
     // the registry is the one list (crates/nightshift-tasks/src/registry.rs).
-    for route in nightshift_tasks::routes() {
+    for route in routes() {
         let again = call_once(&t.app, &format!("{}?force=true", route.spec.path)).await;
         let ran: Vec<&str> = again.body["tasks"]
             .as_array()

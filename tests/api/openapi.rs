@@ -43,7 +43,7 @@ fn every_served_path_is_described_and_nothing_else() {
         .keys()
         .map(String::as_str)
         .collect();
-    let routes = nightshift_tasks::routes();
+    let routes = routes();
     let mut served: BTreeSet<&str> = nightshift_status::paths().into_iter().collect();
     served.extend(routes.iter().map(|r| r.spec.path));
     assert_eq!(described, served);
@@ -52,7 +52,7 @@ fn every_served_path_is_described_and_nothing_else() {
 #[test]
 fn each_cron_route_describes_the_parsers_options_and_its_tasks() {
     let doc = doc();
-    for route in nightshift_tasks::routes() {
+    for route in routes() {
         let item = &doc["paths"][route.spec.path];
         let methods: BTreeSet<&str> = item
             .as_object()
@@ -98,7 +98,7 @@ fn each_cron_route_describes_the_parsers_options_and_its_tasks() {
         );
     }
     let jobs = &doc["paths"]["/api/status/jobs/{job}/{action}"]["post"]["parameters"][0];
-    let routes = nightshift_tasks::routes();
+    let routes = routes();
     let mut expected: Vec<&str> = routes.iter().map(|r| r.spec.name).collect();
     expected.extend(routes.iter().map(|r| r.spec.job_type));
     assert_eq!(strings(&jobs["schema"]["enum"]), expected);

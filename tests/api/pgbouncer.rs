@@ -47,7 +47,7 @@ fn pooled_app(url: &str, flag: Option<bool>) -> Arc<App> {
     let mut cfg: Config = config();
     cfg.database_url = Some(SecretString::from(url.to_owned()));
     cfg.db_pgbouncer = flag;
-    let app = App::new(cfg, nightshift_tasks::routes())
+    let app = App::new(cfg, routes())
         .unwrap()
         .with_clock(Arc::new(ManualClock::new(t0())))
         .with_retry(RetryPolicy {

@@ -9,10 +9,11 @@ use sqlx::PgPool;
 
 fn daily_app(pool: &PgPool, replay: &Replay, budget: Duration) -> TestApp {
     let mut cfg = config();
-    cfg.github_api_url = replay.url();
-    cfg.github_concurrency = 2;
     cfg.job_budget = Some(budget);
-    app_with(pool, cfg, nightshift_tasks::routes())
+    let mut env = tasks_config();
+    env.github_api_url = replay.url();
+    env.github_concurrency = 2;
+    app_with(pool, cfg, routes_with(env))
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -52,14 +52,14 @@ async fn a_deployment_comes_back_from_its_export_row_for_row(pool: PgPool) {
     let replay = Replay::start().await;
     let sink = SmtpSink::start().await.unwrap();
     let exports = tempfile::tempdir().unwrap();
-    let mut cfg = config();
-    cfg.github_api_url = replay.url();
-    cfg.github_token = Some("ghp_test".to_string().into());
-    cfg.export_url = exports.path().display().to_string();
-    cfg.delivery.smtp_url = Some(SecretString::from(sink.url()));
-    cfg.delivery.email_from = Some("Nightshift <nightshift@example.com>".into());
-    cfg.delivery.report_emails = vec!["cto@example.com".into()];
-    let t = app_with(&pool, cfg, nightshift_tasks::routes());
+    let mut env = tasks_config();
+    env.github_api_url = replay.url();
+    env.github_token = Some("ghp_test".to_string().into());
+    env.export_url = exports.path().display().to_string();
+    env.delivery.smtp_url = Some(SecretString::from(sink.url()));
+    env.delivery.email_from = Some("Nightshift <nightshift@example.com>".into());
+    env.delivery.report_emails = vec!["cto@example.com".into()];
+    let t = app_with(&pool, config(), routes_with(env.clone()));
 
     for route in ["hourly", "weekly"] {
         let a = call_once(&t.app, &format!("/api/cron/{route}")).await;
@@ -99,18 +99,18 @@ async fn a_deployment_comes_back_from_its_export_row_for_row(pool: PgPool) {
     // The export of a quiet database, with the archive, so the copy is
     // compared with what the source holds now.
     let backup = tempfile::tempdir().unwrap();
-    let mut cfg = (*t.app.cfg).clone();
-    cfg.export_url = backup.path().display().to_string();
-    cfg.export_with_archive = true;
+    env.export_url = backup.path().display().to_string();
+    env.export_with_archive = true;
     let ctx = TaskContext::new(
         pool.clone(),
         t0(),
         "daily_sync",
-        Arc::new(cfg),
+        Arc::clone(&t.app.cfg),
         t.app.specs(),
     )
     .with_budget(Duration::from_secs(60))
-    .with_http(t.app.http.clone());
+    .with_http(t.app.http.clone())
+    .with_env(Arc::new(env));
     let report = Export::default().run(&ctx).await.unwrap();
     assert!(!report.more_work);
 

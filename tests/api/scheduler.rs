@@ -68,6 +68,7 @@ async fn start(
     let (tx, rx) = oneshot::channel();
     let server = tokio::spawn(nightshift_http::serve_until(
         app,
+        std::sync::Arc::new(tasks_config()),
         listener,
         opts,
         async move {

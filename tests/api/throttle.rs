@@ -87,7 +87,7 @@ async fn wrong_secrets_back_off_per_address_then_for_everyone(pool: PgPool) {
         App::with_db(
             config(),
             nightshift_core::db::Db::from_pool(pool.clone()),
-            nightshift_tasks::routes(),
+            routes(),
         )
         .with_clock(t.clock.clone())
         .with_throttle(policy()),
@@ -207,7 +207,7 @@ async fn an_unreachable_database_opens_nothing() {
         _ => None,
     })
     .unwrap();
-    let app = Arc::new(App::new(cfg, nightshift_tasks::routes()).unwrap());
+    let app = Arc::new(App::new(cfg, routes()).unwrap());
     let base = serve_all_as(app, true).await;
     let c = from(9);
     // Right or wrong, the throttle cannot be consulted: 503, no way in, and

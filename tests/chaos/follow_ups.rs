@@ -15,6 +15,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use nightshift_core::db::Db;
 use nightshift_core::{App, Config, ManualClock, Route, Task, TaskContext, TaskReport};
+use nightshift_tasks::TasksConfig;
 use nightshift_testkit::{Canned, Replay, synthetic_issues};
 use sqlx::PgPool;
 
@@ -70,7 +71,7 @@ async fn one_repository(
     repo: &str,
     id: u64,
     issues: usize,
-) -> Config {
+) -> TasksConfig {
     for (path, page, canned) in synthetic_issues(repo, id, issues, 100, &replay.url()) {
         replay.add(&path, Some(page), canned);
     }
@@ -79,24 +80,24 @@ async fn one_repository(
         .execute(pool)
         .await
         .unwrap();
-    let mut cfg = config();
-    cfg.github_api_url = replay.url();
-    cfg.github_token = Some("ghp_test".to_string().into());
-    cfg
+    let mut env = tasks_config();
+    env.github_api_url = replay.url();
+    env.github_token = Some("ghp_test".to_string().into());
+    env
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn github_failing_for_twenty_minutes_at_the_daily_slot_is_healed_the_same_day(pool: PgPool) {
     let replay = Replay::start().await;
-    let cfg = one_repository(&pool, &replay, "acme/flaky", 7001, 150).await;
+    let env = one_repository(&pool, &replay, "acme/flaky", 7001, 150).await;
     for path in ["/repos/acme/flaky/issues", "/repositories/7001/issues"] {
         replay.script(path, Canned::raw(500, "oops"), None);
     }
     let slot = Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap();
     let (app, clock, base) = app_on(
         &pool,
-        cfg,
-        nightshift_tasks::routes(),
+        config(),
+        routes_with(env),
         slot + chrono::Duration::seconds(20),
     )
     .await;
@@ -195,14 +196,14 @@ async fn github_failing_for_twenty_minutes_at_the_daily_slot_is_healed_the_same_
 #[sqlx::test(migrations = "./migrations")]
 async fn a_permanent_cause_is_alerted_and_not_retried(pool: PgPool) {
     let replay = Replay::start().await;
-    let cfg = one_repository(&pool, &replay, "acme/locked", 7002, 10).await;
+    let env = one_repository(&pool, &replay, "acme/locked", 7002, 10).await;
     replay.script(
         "/repos/acme/locked/issues",
         Canned::json(401, serde_json::json!({"message": "Bad credentials"})),
         None,
     );
     let at = Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 10).unwrap();
-    let (_app, _clock, base) = app_on(&pool, cfg, nightshift_tasks::routes(), at).await;
+    let (_app, _clock, base) = app_on(&pool, config(), routes_with(env), at).await;
     let answer = call(
         &reqwest::Client::new(),
         &format!("{base}/api/cron/daily"),
@@ -315,7 +316,7 @@ async fn a_missed_daily_slot_is_caught_up_once_and_a_missed_hour_is_not(pool: Pg
     .unwrap();
     // 03:30: the 02:00 daily delivery never came, nor the 03:00 hourly one.
     let at = Utc.with_ymd_and_hms(2026, 11, 25, 3, 30, 0).unwrap();
-    let (app, _clock, _base) = app_on(&pool, config(), nightshift_tasks::routes(), at).await;
+    let (app, _clock, _base) = app_on(&pool, config(), routes(), at).await;
     let kicked = nightshift_core::kick::kick(&app).await;
     assert_eq!(kicked.len(), 1, "{kicked:?}");
     assert_eq!(kicked[0].route, "/api/cron/daily");
@@ -356,7 +357,7 @@ async fn a_catch_up_refused_as_busy_is_asked_once_per_heartbeat(pool: PgPool) {
     .await
     .unwrap();
     let at = Utc.with_ymd_and_hms(2026, 11, 25, 3, 30, 0).unwrap();
-    let (app, _clock, _base) = app_on(&pool, config(), nightshift_tasks::routes(), at).await;
+    let (app, _clock, _base) = app_on(&pool, config(), routes(), at).await;
     // The busy answer does not beat again (it would call itself until the
     // forced run ended; the heartbeat's wait here is 120 s).
     let kicked = nightshift_core::kick::kick(&app).await;

@@ -76,7 +76,7 @@ fn start_server(database_url: String) -> Server {
                     _ => None,
                 })
                 .unwrap();
-                let app = Arc::new(App::new(cfg, nightshift_tasks::routes()).unwrap());
+                let app = Arc::new(App::new(cfg, routes()).unwrap());
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 axum::serve(listener, all_routes_router(app))
                     .with_graceful_shutdown(async {

@@ -8,7 +8,7 @@
 //! per repository, bugs + pull requests equal the source's issue count.
 
 use chrono::Duration;
-use nightshift_core::Config;
+use nightshift_tasks::TasksConfig;
 use nightshift_testkit::{Canned, Replay, synthetic_issues};
 use serde_json::json;
 use sqlx::PgPool;
@@ -71,16 +71,15 @@ async fn rows(pool: &PgPool) -> i64 {
 async fn failing_repositories_keep_their_cursor_and_complete_later(pool: PgPool) {
     let replay = Replay::start().await;
     let reset = (t0() + Duration::hours(1)).timestamp();
-    let mut cfg = Config::from_lookup(|k| match k {
-        "CRON_SECRET" => Some(SECRET.into()),
+    let mut env = TasksConfig::from_lookup(|k| match k {
         "GITHUB_API_URL" => Some(replay.url()),
         "GITHUB_TOKEN" => Some("ghp_chaos".into()),
         "GITHUB_CONCURRENCY" => Some("4".into()),
         _ => None,
     })
     .unwrap();
-    cfg.export_url = config().export_url;
-    let t = app_with(&pool, cfg, nightshift_tasks::routes());
+    env.export_url = tasks_config().export_url;
+    let t = app_with(&pool, config(), routes_with(env));
     let mut projects = Vec::new();
     for (i, (repo, fault)) in faults(reset).into_iter().enumerate() {
         let repo_id = 9000 + i as u64;

@@ -49,7 +49,7 @@ async fn a_killed_run_is_swept_and_its_slot_runs_once(pool: PgPool) {
     expected.push(("run_swept".into(), "ledger".into()));
     expected.sort();
     assert_eq!(events_of(&pool, killed).await, expected);
-    let tasks = nightshift_tasks::routes()[0].tasks.len();
+    let tasks = nightshift_tasks::routes(Default::default())[0].tasks.len();
     let fresh_tasks = events_of(&pool, runs[1].0)
         .await
         .into_iter()

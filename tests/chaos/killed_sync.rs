@@ -35,7 +35,7 @@ async fn a_sync_killed_mid_repository_is_finished_by_the_first_run_after_its_lea
         ("JOB_BUDGET_SECS", "4".to_string()),
         ("GITHUB_API_URL", replay.url()),
         ("GITHUB_TOKEN", "ghp_chaos".to_string()),
-        ("EXPORT_URL", config().export_url),
+        ("EXPORT_URL", tasks_config().export_url),
     ];
     let (bin, path) = (
         env!("CARGO_BIN_EXE_daily"),

@@ -27,7 +27,7 @@ async fn production_app(pool: &PgPool) -> Arc<App> {
         _ => None,
     })
     .unwrap();
-    Arc::new(App::new(cfg, nightshift_tasks::routes()).unwrap())
+    Arc::new(App::new(cfg, routes()).unwrap())
 }
 
 async fn hold_all(app: &App) -> Vec<sqlx::pool::PoolConnection<sqlx::Postgres>> {

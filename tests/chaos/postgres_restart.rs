@@ -32,7 +32,7 @@ fn app_on(pg: &OwnPostgres, budget_secs: u64) -> Arc<App> {
         _ => None,
     })
     .unwrap();
-    Arc::new(App::new(cfg, nightshift_tasks::routes()).unwrap())
+    Arc::new(App::new(cfg, routes()).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

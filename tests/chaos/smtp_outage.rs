@@ -4,7 +4,7 @@
 //! (SmtpSink counts what it accepted) and none is dead.
 
 use chrono::Duration;
-use nightshift_core::Config;
+use nightshift_tasks::TasksConfig;
 use nightshift_testkit::smtp::SmtpSink;
 use sqlx::PgPool;
 
@@ -13,16 +13,15 @@ use crate::support::*;
 
 const NOTIFICATIONS: i64 = 12;
 
-fn smtp_config(url: String) -> Config {
-    let mut cfg = Config::from_lookup(|k| match k {
-        "CRON_SECRET" => Some(SECRET.into()),
+fn smtp_config(url: String) -> TasksConfig {
+    let mut env = TasksConfig::from_lookup(|k| match k {
         "SMTP_URL" => Some(url.clone()),
         "EMAIL_FROM" => Some("Nightshift <nightshift@example.com>".into()),
         _ => None,
     })
     .unwrap();
-    cfg.export_url = config().export_url;
-    cfg
+    env.export_url = tasks_config().export_url;
+    env
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -43,9 +42,8 @@ async fn an_hour_without_smtp_delays_but_never_loses_or_doubles_mail(pool: PgPoo
     // Down: a loopback port nothing listens on.
     let down_url = format!("smtp://127.0.0.1:{}", free_port());
     let sink = SmtpSink::start().await.unwrap();
-    let routes = nightshift_tasks::routes;
-    let down = app_with(&pool, smtp_config(down_url), routes());
-    let up = app_with(&pool, smtp_config(sink.url()), routes());
+    let down = app_with(&pool, config(), routes_with(smtp_config(down_url)));
+    let up = app_with(&pool, config(), routes_with(smtp_config(sink.url())));
     let (down_base, up_base) = (serve(down.app.clone()).await, serve(up.app.clone()).await);
     let client = reqwest::Client::new();
 

@@ -11,6 +11,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use nightshift_core::db::Db;
 use nightshift_core::retry::RetryPolicy;
 use nightshift_core::{App, Config, ManualClock, Route, Task, TaskContext, TaskReport, Transient};
+use nightshift_tasks::TasksConfig;
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -21,14 +22,30 @@ pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 21, 17, 5).unwrap()
 }
 
-/// Exports land in a temporary folder, not in the checkout.
 pub fn config() -> Config {
-    let mut cfg = Config::default().with_secret(SECRET);
-    cfg.export_url = std::env::temp_dir()
-        .join("nightshift-test-exports")
-        .display()
-        .to_string();
-    cfg
+    Config::default().with_secret(SECRET)
+}
+
+/// The tasks' settings of the tests: exports land in a temporary folder,
+/// not in the checkout.
+pub fn tasks_config() -> TasksConfig {
+    TasksConfig {
+        export_url: std::env::temp_dir()
+            .join("nightshift-test-exports")
+            .display()
+            .to_string(),
+        ..TasksConfig::default()
+    }
+}
+
+/// The real registry's routes, their tasks bound to `env`.
+pub fn routes_with(env: TasksConfig) -> Vec<Route> {
+    nightshift_tasks::routes(Arc::new(env))
+}
+
+/// The real registry's routes with the tests' settings.
+pub fn routes() -> Vec<Route> {
+    routes_with(tasks_config())
 }
 
 pub struct TestApp {
@@ -54,7 +71,7 @@ pub fn app_with(pool: &PgPool, cfg: Config, routes: Vec<Route>) -> TestApp {
 
 /// The real registry: the routes as deployed.
 pub fn real_app(pool: &PgPool) -> TestApp {
-    app_with(pool, config(), nightshift_tasks::routes())
+    app_with(pool, config(), routes())
 }
 
 /// The hourly route's spec with a custom task list and a short budget.
@@ -90,8 +107,8 @@ pub async fn serve_all_as(app: Arc<App>, peers: bool) -> String {
         .await
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    let router =
-        nightshift_core::all_routes_router(app.clone()).merge(nightshift_status::router(app));
+    let router = nightshift_core::all_routes_router(app.clone())
+        .merge(nightshift_status::router(app, Arc::new(tasks_config())));
     if peers {
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use nightshift_core::{Config, Task, TaskContext};
+use nightshift_core::{Task, TaskContext};
 use nightshift_tasks::daily::export::{
     Export, RestoreOptions, RestoreProgress, newest_complete_day, restore_with,
 };
@@ -38,23 +38,24 @@ pub struct RestoreArgs {
 }
 
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let app = nightshift_http::app_from_env().map_err(anyhow::Error::msg)?;
+    let (app, env) = nightshift_http::app_from_env().map_err(anyhow::Error::msg)?;
     let pool = crate::pool_of(&app).await?;
-    let mut cfg: Config = (*app.cfg).clone();
+    let mut env = (*env).clone();
     if let Some(to) = args.to {
-        cfg.export_url = to;
+        env.export_url = to;
     }
-    cfg.export_with_archive |= args.with_archive;
+    env.export_with_archive |= args.with_archive;
     let ctx = TaskContext::new(
         pool,
         app.clock.now(),
         "daily_sync",
-        Arc::new(cfg),
+        Arc::clone(&app.cfg),
         app.specs(),
     )
     // An operator's run has no platform timeout to stay under.
     .with_budget(Duration::from_secs(24 * 3600))
-    .with_http(app.http.clone());
+    .with_http(app.http.clone())
+    .with_env(Arc::new(env));
     let report = Export::default().run(&ctx).await?;
     if report.more_work {
         bail!("the export did not finish: {}", report.details);

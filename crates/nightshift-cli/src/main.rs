@@ -227,7 +227,7 @@ async fn migrate(direct: Option<&str>) -> anyhow::Result<()> {
 }
 
 async fn serve(addr: SocketAddr, schedule: bool) -> anyhow::Result<()> {
-    let app = nightshift_http::app_from_env().map_err(anyhow::Error::msg)?;
+    let (app, env) = nightshift_http::app_from_env().map_err(anyhow::Error::msg)?;
     if app.cfg.cron_secret.is_none() {
         tracing::warn!("CRON_SECRET is not set: every route will answer 500 until it is");
     }
@@ -235,7 +235,7 @@ async fn serve(addr: SocketAddr, schedule: bool) -> anyhow::Result<()> {
         schedule,
         ..Default::default()
     };
-    nightshift_http::serve_local(Arc::new(app), addr, opts)
+    nightshift_http::serve_local(Arc::new(app), env, addr, opts)
         .await
         .with_context(|| format!("serving on {addr}"))
 }

@@ -8,6 +8,7 @@ use axum::body::Body;
 use clap::Args;
 use http::{Request, StatusCode};
 use nightshift_core::{App, Outcome, single_route_router};
+use nightshift_tasks::TasksConfig;
 use rand::distr::{Alphanumeric, SampleString};
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -29,11 +30,11 @@ pub struct RunArgs {
     dry_run: bool,
 }
 
-/// The app of this process and the secret that opens it. Whoever runs the
+/// The app of this process, its tasks' settings and the secret that opens it. Whoever runs the
 /// CLI already holds the database credentials; when CRON_SECRET is unset, a
 /// secret made up for this process keeps calls on the authenticated path.
-pub fn local_app() -> anyhow::Result<(Arc<App>, String)> {
-    let mut app = nightshift_http::app_from_env().map_err(anyhow::Error::msg)?;
+pub fn local_app() -> anyhow::Result<(Arc<App>, Arc<TasksConfig>, String)> {
+    let (mut app, env) = nightshift_http::app_from_env().map_err(anyhow::Error::msg)?;
     let secret = match &app.cfg.cron_secret {
         Some(s) => s.expose_secret().to_owned(),
         None => {
@@ -42,7 +43,7 @@ pub fn local_app() -> anyhow::Result<(Arc<App>, String)> {
             s
         }
     };
-    Ok((Arc::new(app), secret))
+    Ok((Arc::new(app), env, secret))
 }
 
 /// One authenticated POST to a route, in-process.
@@ -70,7 +71,7 @@ pub async fn call(
 
 /// Returns the process exit code: 0 for completed or skipped_duplicate.
 pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
-    let (app, secret) = local_app()?;
+    let (app, _, secret) = local_app()?;
     let mut query = Vec::new();
     if let Some(t) = &args.tasks {
         query.push(format!("tasks={t}"));

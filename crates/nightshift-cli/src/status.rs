@@ -3,7 +3,6 @@
 
 use chrono::Utc;
 use clap::Args;
-use nightshift_core::Config;
 use nightshift_status::data::{self, Stats};
 
 #[derive(Args)]
@@ -18,9 +17,9 @@ pub struct StatusArgs {
 
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
     let pool = crate::connect().await?;
-    let cfg = Config::from_env()?;
+    let delivery = nightshift_mail::DeliveryConfig::from_env()?;
     let specs = nightshift_tasks::specs();
-    let mut status = data::collect(&pool, &specs, &cfg, Utc::now()).await?;
+    let mut status = data::collect(&pool, &specs, &delivery, Utc::now()).await?;
     for job in &mut status.jobs {
         job.recent_runs.truncate(args.limit);
     }

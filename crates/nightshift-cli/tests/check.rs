@@ -160,7 +160,7 @@ async fn url_calls_every_route_as_a_dry_run(pool: PgPool) {
     let app = nightshift_core::App::with_db(
         cfg,
         nightshift_core::db::Db::from_pool(pool.clone()),
-        nightshift_tasks::routes(),
+        nightshift_tasks::routes(Default::default()),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

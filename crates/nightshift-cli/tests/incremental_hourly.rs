@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use nightshift_core::{Config, Task, TaskContext};
+use nightshift_tasks::TasksConfig;
 use nightshift_tasks::delivery::ComposeDigests;
 use nightshift_tasks::hourly::{
     alerts::Alerts, escalations::Escalations, refresh_dashboard::RefreshDashboard,
@@ -49,7 +50,7 @@ async fn seeded(pool: &PgPool, tag: &str) -> (String, PgPool) {
     (name, PgPool::connect(&url).await.unwrap())
 }
 
-fn ctx(pool: &PgPool, now: DateTime<Utc>, run_id: Uuid) -> TaskContext {
+fn ctx(pool: &PgPool, now: DateTime<Utc>, run_id: Uuid) -> TaskContext<TasksConfig> {
     TaskContext {
         run_id,
         ..TaskContext::new(
@@ -60,6 +61,7 @@ fn ctx(pool: &PgPool, now: DateTime<Utc>, run_id: Uuid) -> TaskContext {
             nightshift_tasks::specs().into(),
         )
         .with_budget(Duration::from_secs(600))
+        .with_env(Arc::default())
     }
 }
 
@@ -222,7 +224,7 @@ async fn incremental_hours_match_a_full_recomputation(pool: PgPool) {
     let (name_a, a) = seeded(&pool, "inc_a").await;
     let (name_b, b) = seeded(&pool, "inc_b").await;
     let start: DateTime<Utc> = NOW.parse().unwrap();
-    let tasks: Vec<Box<dyn Task>> = vec![
+    let tasks: Vec<Box<dyn Task<TasksConfig>>> = vec![
         Box::new(SlaRisk),
         Box::new(Escalations),
         Box::new(RevenueAtRisk),

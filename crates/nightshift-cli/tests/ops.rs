@@ -157,7 +157,7 @@ async fn trigger_calls_a_route_over_http(pool: PgPool) {
     let app = App::with_db(
         Config::default().with_secret(SECRET),
         Db::from_pool(pool.clone()),
-        nightshift_tasks::routes(),
+        nightshift_tasks::routes(Default::default()),
     );
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await

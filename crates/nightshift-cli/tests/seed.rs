@@ -132,7 +132,7 @@ async fn seed_builds_a_small_organisation(pool: PgPool) {
         OR resolved_at <= created_at OR resolved_at >= '2026-11-24T12:00:00Z'
         OR created_at < timestamptz '2026-11-24T12:00:00Z' - interval '90 days'
         OR followers <> '{}' OR escalation_level <> 0
-        -- Open bugs carry their band at the seed's clock (decision 71).
+        -- Open bugs carry their band at the seed's clock (decision 73).
         OR sla_risk IS DISTINCT FROM CASE WHEN status IN ('open', 'in_progress')
             THEN risk_band_at('2026-11-24T12:00:00Z', sla_deadline, sla_window_hours) END";
     assert_eq!(count(&pool, inconsistent).await, 0);

@@ -13,8 +13,27 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::HandleError;
 use crate::retry::RetryPolicy;
-use crate::route::{Route, RouteSpec};
 use crate::schedule::budget_within;
+use crate::spec::RouteSpec;
+use crate::task::Task;
+pub use crate::task::http_client;
+
+#[derive(Clone)]
+pub struct Route {
+    pub spec: RouteSpec,
+    pub tasks: Vec<Arc<dyn Task>>,
+}
+
+impl Route {
+    pub fn task_names(&self) -> Vec<&'static str> {
+        self.tasks.iter().map(|t| t.name()).collect()
+    }
+}
+
+/// How long a heartbeat (crate::kick) waits for each call's answer before
+/// leaving it running: long enough to see a refusal, short enough for the
+/// margin.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(3);
 
 /// Everything a warm container keeps between invocations: config, the lazy
 /// pool, the clock. Nothing about any past run.
@@ -59,7 +78,7 @@ impl App {
             inflight: Arc::default(),
             throttle,
             self_url: std::sync::OnceLock::new(),
-            follow_up_wait: crate::kick::DEFAULT_WAIT,
+            follow_up_wait: DEFAULT_WAIT,
         }
     }
 
@@ -193,15 +212,4 @@ pub fn check_budget(budget: Option<Duration>, specs: &[RouteSpec]) -> Result<(),
             budget_within(s.max_duration).as_secs_f64(),
         )),
     }
-}
-
-/// The outbound client every task shares: bounded in time, no redirects.
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!("nightshift/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("the HTTP client builds with static settings")
 }

@@ -13,6 +13,9 @@ use tokio::sync::OnceCell;
 
 use crate::config::Config;
 use crate::error::HandleError;
+// Where the CLI and the tasks have always found them; they classify errors,
+// so they live with HandleError.
+pub use crate::error::{is_transient, is_unavailable};
 
 /// Every migration of the project, embedded at build time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
@@ -127,29 +130,6 @@ async fn check_schema(pool: &PgPool) -> Result<(), HandleError> {
         return Err(HandleError::SchemaOutdated { found, expected });
     }
     Ok(())
-}
-
-/// The server is away or refusing connections, as opposed to a query that
-/// failed: the first is worth a retry later, the second is a bug or bad data.
-pub fn is_unavailable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
-            c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03" | "53300")
-        }),
-        _ => false,
-    }
-}
-
-/// Worth another attempt: the server is away, or Postgres asks for a retry.
-pub fn is_transient(err: &sqlx::Error) -> bool {
-    is_unavailable(err)
-        || matches!(err, sqlx::Error::Database(db)
-            if db.code().is_some_and(|c| matches!(&*c, "40001" | "40P01" | "55P03")))
 }
 
 /// sqlx parse errors may echo the URL; keep only the kind of problem.

@@ -90,7 +90,7 @@ impl HandleError {
     /// Database errors split in two: the server is away (503, retry) or the
     /// query itself failed (500).
     pub fn from_db(err: sqlx::Error) -> Self {
-        if crate::db::is_unavailable(&err) {
+        if is_unavailable(&err) {
             Self::DatabaseUnavailable(err)
         } else {
             Self::Internal(Box::new(err))
@@ -110,6 +110,29 @@ impl HandleError {
             c => format!("{self}: {c}"),
         }
     }
+}
+
+/// The server is away or refusing connections, as opposed to a query that
+/// failed: the first is worth a retry later, the second is a bug or bad data.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+/// Worth another attempt: the server is away, or Postgres asks for a retry.
+pub fn is_transient(err: &sqlx::Error) -> bool {
+    is_unavailable(err)
+        || matches!(err, sqlx::Error::Database(db)
+            if db.code().is_some_and(|c| matches!(&*c, "40001" | "40P01" | "55P03")))
 }
 
 /// The error's causes, outermost first, for the log's `source` field.

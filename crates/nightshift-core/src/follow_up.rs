@@ -17,64 +17,9 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::route::RouteSpec;
-use crate::runner::{TaskOutcome, TaskStatus};
-
-/// What a route does when a run of its slot fails, stops early, or never
-/// comes. Set per route in one place: the registry
-/// (crates/nightshift-tasks/src/registry.rs).
-#[derive(Clone, Copy, Debug)]
-pub struct SlotPolicy {
-    /// Tries of a slot's work when it fails transiently: the first run and
-    /// `max_attempts - 1` retries. Continuations do not count.
-    pub max_attempts: u32,
-    /// The back-off before retry 1, 2, …; the last one repeats.
-    pub retry_delays: &'static [Duration],
-    pub missed: Missed,
-}
-
-/// A slot whose cron never arrived (the platform skipped it, the
-/// deployment was down).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Missed {
-    /// Alert (`watch_jobs`) and do not replay: the next slot comes soon.
-    Skip,
-    /// Run the most recent missed slot once, if it is younger than `window`.
-    CatchUp { window: Duration },
-}
-
-const MIN: u64 = 60;
-
-impl SlotPolicy {
-    pub const HOURLY: Self = Self {
-        max_attempts: 3,
-        retry_delays: &[Duration::from_secs(3 * MIN), Duration::from_secs(10 * MIN)],
-        missed: Missed::Skip,
-    };
-    pub const DAILY: Self = Self {
-        max_attempts: 3,
-        retry_delays: &[Duration::from_secs(5 * MIN), Duration::from_secs(15 * MIN)],
-        missed: Missed::CatchUp {
-            window: Duration::from_secs(12 * 60 * MIN),
-        },
-    };
-    pub const WEEKLY: Self = Self {
-        max_attempts: 3,
-        retry_delays: &[Duration::from_secs(5 * MIN), Duration::from_secs(15 * MIN)],
-        missed: Missed::CatchUp {
-            window: Duration::from_secs(48 * 60 * MIN),
-        },
-    };
-
-    /// The back-off before retry number `n` (0 = the first retry).
-    pub fn delay(&self, n: usize) -> Duration {
-        self.retry_delays
-            .get(n)
-            .or(self.retry_delays.last())
-            .copied()
-            .unwrap_or_default()
-    }
-}
+use crate::report::{TaskOutcome, TaskStatus};
+use crate::spec::RouteSpec;
+pub use crate::spec::{Missed, SlotPolicy};
 
 /// A slot's catch-up waits this long for the platform's own late delivery.
 pub const CATCH_UP_GRACE: chrono::Duration = chrono::Duration::minutes(10);

@@ -5,8 +5,6 @@
 //! `nightshift serve` (crates/nightshift-http/src/scheduler.rs). No extra
 //! infrastructure: the ledger says what is due (docs/architecture.md §5).
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use secrecy::ExposeSecret;
@@ -170,7 +168,3 @@ async fn expire(pool: &PgPool, run: Uuid, now: DateTime<Utc>) -> Result<(), sqlx
     .await?;
     Ok(())
 }
-
-/// How long a heartbeat waits for each call's answer before leaving it
-/// running: long enough to see a refusal, short enough for the margin.
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(3);

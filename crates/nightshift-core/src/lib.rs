@@ -1,38 +1,50 @@
 //! nightshift-core: the runtime every route shares. It knows about requests,
 //! secrets, the ledger, time and tasks — and nothing about GitHub, bugs or mail.
+//!
+//! The modules import one way (docs/architecture.md §1): error, clock,
+//! schedule and throttle at the ground; config, db, options, session and
+//! spec above them; then report, follow_up, pause, ledger and task; runner;
+//! app; auth, kick, slot_call and ping; invoke, web and route on top. The
+//! public modules are the ones other crates reach into (the CLI, the status
+//! page, the tests); the rest are private behind the `pub use` below.
 
 pub mod app;
 pub mod auth;
 pub mod clock;
-pub mod config;
+mod config;
 pub mod db;
-pub mod delivery;
-pub mod error;
+mod delivery;
+mod error;
 pub mod follow_up;
-pub mod invoke;
+mod invoke;
 pub mod kick;
 pub mod ledger;
 pub mod options;
-pub mod outcome;
+mod outcome;
 pub mod pause;
-pub mod ping;
+mod ping;
+mod report;
 pub mod retry;
-pub mod route;
-pub mod runner;
+mod route;
+mod runner;
 pub mod schedule;
 pub mod session;
-pub mod slot_call;
-pub mod task;
+mod slot_call;
+mod spec;
+mod task;
 pub mod throttle;
 pub mod web;
 
-pub use app::{App, InvocationDeadline};
+pub use app::{App, InvocationDeadline, Route};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::Config;
+pub use config::{Config, ConfigError, DASHBOARD_PATH, MIN_SECRET_LEN};
 pub use delivery::ScheduledDelivery;
-pub use error::HandleError;
-pub use invoke::RunAnswer;
-pub use outcome::{Outcome, Trigger};
-pub use route::{Route, RouteSpec, all_routes_router, single_route_router};
+pub use error::{Cause, HandleError};
+pub use outcome::{Outcome, RunAnswer, Trigger};
+pub use report::{
+    EventStatus, TaskEvent, TaskOutcome, TaskReport, TaskStatus, Transient, is_transient,
+};
+pub use route::{all_routes_router, single_route_router};
 pub use schedule::{Schedule, VercelJson};
-pub use task::{EventStatus, Task, TaskContext, TaskEvent, TaskReport, Transient};
+pub use spec::RouteSpec;
+pub use task::{Task, TaskContext, bind};

@@ -2,8 +2,8 @@
 //! `worker=true`, and the heartbeat's `follow_up=<run id>` and
 //! `catch_up=<slot>` (crates/nightshift-core/src/kick.rs), and nothing else. Anything unexpected is a 400 that names the valid values.
 
-use crate::config::parse_bool;
 use crate::error::HandleError;
+use nightshift_env::parse_bool;
 
 pub const VALID_KEYS: &[&str] = &[
     "tasks",

@@ -1,10 +1,17 @@
-//! What a call came to and how it came: types, so a typo does not compile.
+//! What a call came to and how it came: types, so a typo does not compile;
+//! and the answer of a route call that carries them (`RunAnswer`).
 //! The JSON spelling is the snake_case of each variant, the same strings the
 //! answer always had (crates/nightshift-status/openapi.json) and the
 //! `job_history` columns hold.
 
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::report::TaskOutcome;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -90,6 +97,48 @@ impl From<crate::follow_up::FollowUpKind> for Trigger {
             crate::follow_up::FollowUpKind::Retry => Self::Retry,
             crate::follow_up::FollowUpKind::Continuation => Self::Continuation,
         }
+    }
+}
+
+/// The JSON answer of a route call. `outcome` comes first so a shell script
+/// can read it without a JSON parser.
+#[derive(Debug, Serialize)]
+pub struct RunAnswer {
+    pub outcome: Outcome,
+    pub run_id: Option<Uuid>,
+    pub route: &'static str,
+    pub job_type: &'static str,
+    pub trigger: Trigger,
+    pub slot: Option<DateTime<Utc>>,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub budget_ms: u64,
+    pub more_work: bool,
+    /// The slot's attempt this run is (1 for its first run; retries and
+    /// continuations count on). Absent when nothing was claimed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<i32>,
+    /// The follow-up of the slot this run asked for: `{kind, after_ms}`
+    /// (crates/nightshift-core/src/follow_up.rs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<serde_json::Value>,
+    pub swept: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_run: Option<Uuid>,
+    pub tasks: Vec<TaskOutcome>,
+}
+
+impl RunAnswer {
+    pub fn http_status(&self) -> StatusCode {
+        self.outcome.http_status()
+    }
+}
+
+impl IntoResponse for RunAnswer {
+    fn into_response(self) -> Response {
+        (self.http_status(), Json(self)).into_response()
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::invoke::RunAnswer;
+use crate::outcome::{Outcome, RunAnswer};
 
 /// Short, so a slow monitor costs a run seconds, not its budget.
 pub const PING_TIMEOUT: Duration = Duration::from_secs(5);
@@ -30,7 +30,7 @@ pub async fn start(http: &reqwest::Client, base: Option<&str>, answer: &RunAnswe
 pub async fn finish(http: &reqwest::Client, base: Option<&str>, answer: &RunAnswer) {
     let Some(base) = base else { return };
     let base = base.trim_end_matches('/');
-    let url = if answer.outcome == crate::outcome::Outcome::Completed {
+    let url = if answer.outcome == Outcome::Completed {
         base.to_owned()
     } else {
         format!("{base}/fail")

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::time::Instant;
 
-use crate::task::is_transient;
+use crate::report::is_transient;
 
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {
@@ -74,7 +74,7 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task::Transient;
+    use crate::report::Transient;
 
     #[test]
     fn backoff_grows_and_is_capped() {

@@ -1,9 +1,9 @@
-//! A route is a job type, a schedule, a slot policy and a task list.
-//! `handle` is the whole invocation path of docs/architecture.md §2; every
-//! adapter (Vercel, Lambda, local) calls it through the axum Router built here.
+//! The routers every adapter (Vercel, Lambda, local) runs, and `handle`, the
+//! whole invocation path of docs/architecture.md §2 (crate::invoke does the
+//! steps). A route itself is a `RouteSpec` (crate::spec) and its tasks
+//! (`Route`, crate::app).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -13,33 +13,7 @@ use http::StatusCode;
 
 use crate::app::{App, Arrival};
 use crate::auth::FormToken;
-use crate::schedule::Schedule;
-use crate::task::Task;
 use crate::web::{DASHBOARD_PATH, form_field, is_form, read_form, see_other};
-
-/// What the rest of the system needs to know about a route, without its tasks.
-#[derive(Clone, Debug)]
-pub struct RouteSpec {
-    pub name: &'static str,
-    pub path: &'static str,
-    pub job_type: &'static str,
-    pub schedule: Schedule,
-    pub max_duration: Duration,
-    /// Retries, continuations and missed slots (`crate::follow_up`).
-    pub slots: crate::follow_up::SlotPolicy,
-}
-
-#[derive(Clone)]
-pub struct Route {
-    pub spec: RouteSpec,
-    pub tasks: Vec<Arc<dyn Task>>,
-}
-
-impl Route {
-    pub fn task_names(&self) -> Vec<&'static str> {
-        self.tasks.iter().map(|t| t.name()).collect()
-    }
-}
 
 /// One route on every path: under Vercel each binary receives only its own
 /// path, so the router needs no path of its own.

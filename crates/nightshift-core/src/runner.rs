@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::time::Instant;
@@ -14,45 +13,10 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::ledger::{self, NewEvent};
+use crate::report::{EventStatus, TaskEvent, TaskOutcome, TaskReport, TaskStatus, is_transient};
 use crate::retry::RetryPolicy;
-use crate::route::RouteSpec;
-use crate::task::{EventStatus, Task, TaskContext, TaskReport};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TaskStatus {
-    Success,
-    Failed,
-    Timeout,
-    /// Not started: the deadline came first.
-    Skipped,
-}
-
-#[derive(Debug, Serialize)]
-pub struct TaskOutcome {
-    pub name: &'static str,
-    pub status: TaskStatus,
-    pub duration_ms: u64,
-    pub attempts: u32,
-    pub records_processed: i64,
-    pub records_failed: i64,
-    pub more_work: bool,
-    /// Another attempt could fix what went wrong: the task failed for a
-    /// transient cause or timed out, or some of its items failed transiently
-    /// (`TaskReport::retryable_failures`). Decides a run-level retry
-    /// (`crate::follow_up`).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub retryable: bool,
-    /// It stopped for lack of time with work left (`TaskReport::out_of_time`),
-    /// or never started: the slot is continued at once.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub out_of_time: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warning: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    pub details: Value,
-}
+use crate::spec::RouteSpec;
+use crate::task::{Task, TaskContext};
 
 pub struct RunPlan<'a> {
     pub pool: &'a PgPool,
@@ -107,7 +71,7 @@ async fn run_one(
     task: Arc<dyn Task>,
     soft: Instant,
     hard: Instant,
-) -> (TaskOutcome, Vec<crate::task::TaskEvent>) {
+) -> (TaskOutcome, Vec<TaskEvent>) {
     let name = task.name();
     let ctx = TaskContext {
         clock: plan.clock,
@@ -176,7 +140,7 @@ async fn run_one(
         Ok(Ok((Err(err), attempts))) => {
             outcome.attempts = attempts;
             outcome.status = TaskStatus::Failed;
-            outcome.retryable = crate::task::is_transient(&err);
+            outcome.retryable = is_transient(&err);
             outcome.error = Some(format!("{err:#}"));
             tracing::error!(task = name, attempts, error = %format!("{err:#}"), "task failed");
         }
@@ -207,7 +171,7 @@ async fn run_one(
     (outcome, events)
 }
 
-fn skipped(name: &'static str) -> (TaskOutcome, Vec<crate::task::TaskEvent>) {
+fn skipped(name: &'static str) -> (TaskOutcome, Vec<TaskEvent>) {
     let outcome = TaskOutcome {
         name,
         status: TaskStatus::Skipped,
@@ -235,7 +199,7 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 
 async fn record(
     plan: &RunPlan<'_>,
-    (outcome, events): &(TaskOutcome, Vec<crate::task::TaskEvent>),
+    (outcome, events): &(TaskOutcome, Vec<TaskEvent>),
     name: &str,
 ) -> Result<(), sqlx::Error> {
     let status = match outcome.status {

@@ -11,7 +11,7 @@ use crate::error::HandleError;
 use crate::follow_up::FollowUpKind;
 use crate::options::RunOptions;
 use crate::outcome::Trigger;
-use crate::route::RouteSpec;
+use crate::spec::RouteSpec;
 
 /// A heartbeat's call: the slot it stands for and what it follows.
 #[derive(Debug)]

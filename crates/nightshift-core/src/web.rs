@@ -6,10 +6,9 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
+pub use crate::config::DASHBOARD_PATH;
 use crate::error::HandleError;
 
-/// Where the dashboard lives; form posts from it return there.
-pub const DASHBOARD_PATH: &str = "/api/status?format=html";
 /// The forms hold a token or the secret: far below this. A bigger body is
 /// refused (413) before it is buffered, whoever sends it.
 pub const FORM_LIMIT: usize = 4096;

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::response::IntoResponse;
-use nightshift_core::config::ConfigError;
 use nightshift_core::schedule::BOOKKEEPING_MARGIN;
-use nightshift_core::{App, Config, HandleError, all_routes_router, single_route_router};
+use nightshift_core::{
+    App, Config, ConfigError, HandleError, all_routes_router, single_route_router,
+};
+use nightshift_tasks::TasksConfig;
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tower::ServiceBuilder;
@@ -54,36 +56,43 @@ pub struct StartupError {
     pub detail: String,
 }
 
-/// The app of this process, from the environment and the task registry.
-pub fn app_from_env() -> Result<App, StartupError> {
-    let cfg = Config::from_env().map_err(|e| {
-        let ConfigError::Invalid { name, .. } = &e;
-        StartupError {
-            variable: name,
+impl From<ConfigError> for StartupError {
+    fn from(e: ConfigError) -> Self {
+        Self {
+            variable: e.variable(),
             detail: e.to_string(),
         }
-    })?;
+    }
+}
+
+/// The app of this process, from the environment and the task registry, and
+/// the tasks' settings it was built with (the status page's health verdict
+/// reads their delivery settings).
+pub fn app_from_env() -> Result<(App, Arc<TasksConfig>), StartupError> {
+    let cfg = Config::from_env()?;
     for warning in cfg.warnings() {
         tracing::warn!("{warning}");
     }
-    let routes = nightshift_tasks::routes();
+    let env = Arc::new(TasksConfig::from_env()?);
+    let routes = nightshift_tasks::routes(Arc::clone(&env));
     let specs: Vec<_> = routes.iter().map(|r| r.spec.clone()).collect();
     nightshift_core::app::check_budget(cfg.job_budget, &specs).map_err(|detail| StartupError {
         variable: "JOB_BUDGET_SECS",
         detail,
     })?;
     // Building the pool fails only on an unreadable DATABASE_URL (redacted).
-    App::new(cfg, routes).map_err(|e| StartupError {
+    let app = App::new(cfg, routes).map_err(|e| StartupError {
         variable: "DATABASE_URL",
         detail: e.detail(),
-    })
+    })?;
+    Ok((app, env))
 }
 
 /// A router for one route, or, when the configuration cannot be read, one
 /// that says so on every call instead of crashing where nobody reads logs.
 pub fn route_router(name: &str) -> Router {
     match app_from_env() {
-        Ok(app) => single_route_router(Arc::new(app), name),
+        Ok((app, _)) => single_route_router(Arc::new(app), name),
         Err(msg) => config_error_router(msg),
     }
 }
@@ -114,7 +123,7 @@ pub async fn run_route(name: &str) -> Result<(), BoxError> {
 pub async fn run_status() -> Result<(), BoxError> {
     init_tracing();
     let router = match app_from_env() {
-        Ok(app) => nightshift_status::standalone_router(Arc::new(app)),
+        Ok((app, env)) => nightshift_status::standalone_router(Arc::new(app), env),
         Err(msg) => config_error_router(msg),
     };
     run_on_platform(router).await
@@ -160,11 +169,12 @@ impl Default for ServeOptions {
 /// SIGTERM (see `serve_until`).
 pub async fn serve_local(
     app: Arc<App>,
+    env: Arc<TasksConfig>,
     addr: SocketAddr,
     opts: ServeOptions,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    serve_until(app, listener, opts, shutdown_signal()).await
+    serve_until(app, env, listener, opts, shutdown_signal()).await
 }
 
 /// Serves until `shutdown` resolves; then stops scheduling and accepting,
@@ -173,6 +183,7 @@ pub async fn serve_local(
 /// reason `shutdown`.
 pub async fn serve_until(
     app: Arc<App>,
+    env: Arc<TasksConfig>,
     listener: tokio::net::TcpListener,
     opts: ServeOptions,
     shutdown: impl std::future::Future<Output = ()>,
@@ -203,7 +214,7 @@ pub async fn serve_until(
             None => tracing::warn!("CRON_SECRET is not set: the local scheduler stays off"),
         }
     }
-    let router = all_routes_router(app.clone()).merge(nightshift_status::router(app.clone()));
+    let router = all_routes_router(app.clone()).merge(nightshift_status::router(app.clone(), env));
     let mut drain = stop_rx.clone();
     // The TCP peer is the client address the throttle keys on here.
     let router = router.into_make_service_with_connect_info::<SocketAddr>();

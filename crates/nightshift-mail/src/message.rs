@@ -76,7 +76,7 @@ impl SendError {
 }
 
 /// Lives in core, whose configuration errors mask addresses too.
-pub use nightshift_core::config::mask_address;
+pub use nightshift_env::mask_address;
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use nightshift_core::config::{DeliveryConfig, EmailTransportKind};
+use nightshift_mail::{DeliveryConfig, EmailTransportKind};
 use nightshift_mail::{Email, Mailer, SendError};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};

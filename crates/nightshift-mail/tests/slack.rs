@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use nightshift_core::config::DeliveryConfig;
+use nightshift_mail::DeliveryConfig;
 use nightshift_mail::{SendError, Slack, SlackMessage};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path};

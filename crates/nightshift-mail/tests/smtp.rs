@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use mail_parser::{MessageParser, MimeHeaders, PartType};
-use nightshift_core::config::{DeliveryConfig, EmailTransportKind};
 use nightshift_mail::transport::SmtpMailer;
+use nightshift_mail::{DeliveryConfig, EmailTransportKind};
 use nightshift_mail::{Email, Mailer, SendError};
 use nightshift_testkit::smtp::SmtpSink;
 

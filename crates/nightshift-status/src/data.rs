@@ -4,8 +4,9 @@
 //! All times are relative to the caller's `now`, so tests plant history.
 
 use chrono::{DateTime, Duration, Utc};
+use nightshift_core::RouteSpec;
 use nightshift_core::pause::{self, Pause};
-use nightshift_core::{Config, RouteSpec};
+use nightshift_mail::DeliveryConfig;
 use nightshift_tasks::weekly::health_check::{self, Level};
 use serde::Serialize;
 use sqlx::PgPool;
@@ -129,10 +130,10 @@ pub fn level_name(level: Level) -> &'static str {
 pub async fn collect(
     pool: &PgPool,
     routes: &[RouteSpec],
-    cfg: &Config,
+    delivery: &DeliveryConfig,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Status> {
-    let verdict = health_check::assess(pool, routes, now, &cfg.delivery).await?;
+    let verdict = health_check::assess(pool, routes, now, delivery).await?;
     let pauses = pause::pauses(pool).await?;
     let mut jobs = Vec::with_capacity(routes.len());
     for spec in routes {

@@ -21,12 +21,14 @@ use http::{Method, StatusCode, header};
 use nightshift_core::auth::{self, FormToken};
 use nightshift_core::web::{DASHBOARD_PATH, form_field, is_form, read_form, see_other};
 use nightshift_core::{App, HandleError, pause};
+use nightshift_tasks::TasksConfig;
 use serde_json::json;
 
 /// The status routes, without a fallback, so `nightshift serve` can merge
-/// them with the cron routes.
-pub fn router(app: Arc<App>) -> Router {
-    routes()
+/// them with the cron routes. `env` is what the routes' tasks run with: the
+/// health verdict judges the outbox against its delivery settings.
+pub fn router(app: Arc<App>, env: Arc<TasksConfig>) -> Router {
+    routes(env)
         .into_iter()
         .fold(Router::new(), |r, (path, handler)| r.route(path, handler))
         .with_state(app)
@@ -34,15 +36,22 @@ pub fn router(app: Arc<App>) -> Router {
 
 /// Every path `router` serves (tests/api/openapi.rs holds the description to them).
 pub fn paths() -> Vec<&'static str> {
-    routes().into_iter().map(|(path, _)| path).collect()
+    routes(Arc::default())
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
 }
 
-fn routes() -> Vec<(&'static str, MethodRouter<Arc<App>>)> {
+fn routes(env: Arc<TasksConfig>) -> Vec<(&'static str, MethodRouter<Arc<App>>)> {
     // One health cache per router, so per process (and per app in tests).
     let cache = Arc::new(health::Cache::default());
     let health = move |State(app): State<Arc<App>>, method: Method| {
         let cache = cache.clone();
         async move { health::answer(app, &cache, method).await }
+    };
+    let status = move |State(app): State<Arc<App>>, req: Request| {
+        let env = env.clone();
+        async move { respond(status_inner(&app, &env, req).await) }
     };
     vec![
         ("/api/status", any(status)),
@@ -60,8 +69,8 @@ fn routes() -> Vec<(&'static str, MethodRouter<Arc<App>>)> {
 }
 
 /// The status function on its own (Vercel's `api/status.rs`).
-pub fn standalone_router(app: Arc<App>) -> Router {
-    router(app).fallback(|| async { (StatusCode::NOT_FOUND, "no such route\n") })
+pub fn standalone_router(app: Arc<App>, env: Arc<TasksConfig>) -> Router {
+    router(app, env).fallback(|| async { (StatusCode::NOT_FOUND, "no such route\n") })
 }
 
 pub(crate) fn only(
@@ -102,11 +111,7 @@ fn format_of(query: Option<&str>) -> Result<Format, HandleError> {
     Ok(format)
 }
 
-async fn status(State(app): State<Arc<App>>, req: Request) -> Response {
-    respond(status_inner(&app, req).await)
-}
-
-async fn status_inner(app: &App, req: Request) -> Result<Response, HandleError> {
+async fn status_inner(app: &App, env: &TasksConfig, req: Request) -> Result<Response, HandleError> {
     only(req.method(), &Method::GET, "GET")?;
     let format = format_of(req.uri().query())?;
     let now = app.clock.now();
@@ -120,7 +125,7 @@ async fn status_inner(app: &App, req: Request) -> Result<Response, HandleError> 
         other => other?,
     };
     let pool = app.db.ready().await?;
-    let status = data::collect(pool, &app.specs(), &app.cfg, now)
+    let status = data::collect(pool, &app.specs(), &env.delivery, now)
         .await
         .map_err(internal)?;
     Ok(match format {

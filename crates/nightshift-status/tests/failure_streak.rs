@@ -8,6 +8,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use nightshift_core::{Config, Task, TaskContext};
+use nightshift_tasks::TasksConfig;
 use nightshift_tasks::hourly::watch_jobs::{FAILURE_STREAK, WatchJobs};
 use sqlx::PgPool;
 
@@ -29,7 +30,7 @@ async fn plant(pool: &PgPool, job_type: &str, status: &str, started_at: DateTime
     .unwrap();
 }
 
-fn ctx(pool: &PgPool, now: DateTime<Utc>) -> TaskContext {
+fn ctx(pool: &PgPool, now: DateTime<Utc>) -> TaskContext<TasksConfig> {
     TaskContext::new(
         pool.clone(),
         now,
@@ -38,6 +39,7 @@ fn ctx(pool: &PgPool, now: DateTime<Utc>) -> TaskContext {
         nightshift_tasks::specs().into(),
     )
     .with_budget(StdDuration::from_secs(30))
+    .with_env(Arc::default())
 }
 
 /// The streak the watch alerted on, per job (absent below the threshold).
@@ -75,7 +77,7 @@ async fn watch_and_status_count_the_same_streak(pool: PgPool) {
 
     WatchJobs.run(&ctx(&pool, now)).await.unwrap();
     let routes = nightshift_tasks::specs();
-    let status = nightshift_status::data::collect(&pool, &routes, &Config::default(), now)
+    let status = nightshift_status::data::collect(&pool, &routes, &Default::default(), now)
         .await
         .unwrap();
     let mut shown = Vec::new();

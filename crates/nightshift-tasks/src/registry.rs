@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use nightshift_core::follow_up::SlotPolicy;
 use nightshift_core::schedule::VercelJson;
-use nightshift_core::{Route, RouteSpec, Task};
+use nightshift_core::{Route, RouteSpec, Task, bind};
 
-use crate::{daily, delivery, hourly, weekly};
+use crate::{TasksConfig, daily, delivery, hourly, weekly};
 
 pub const VERCEL_JSON: &str = include_str!("../../../vercel.json");
 
@@ -73,9 +73,9 @@ struct Entry {
     path: &'static str,
     job_type: &'static str,
     /// Retries, continuations, missed slots: the back-offs and catch-up
-    /// windows of crates/nightshift-core/src/follow_up.rs, chosen per route.
+    /// windows of crates/nightshift-core/src/spec.rs, chosen per route.
     slots: SlotPolicy,
-    tasks: fn() -> Vec<Arc<dyn Task>>,
+    tasks: fn() -> Vec<Arc<dyn Task<TasksConfig>>>,
 }
 
 impl Entry {
@@ -103,13 +103,17 @@ pub fn specs() -> Vec<RouteSpec> {
     REGISTRY.iter().map(|e| e.spec(&vercel)).collect()
 }
 
-pub fn routes() -> Vec<Route> {
+/// Every route with its tasks bound to `env`: what core's `App` runs.
+pub fn routes(env: Arc<TasksConfig>) -> Vec<Route> {
     let vercel = vercel();
     REGISTRY
         .iter()
         .map(|e| Route {
             spec: e.spec(&vercel),
-            tasks: (e.tasks)(),
+            tasks: (e.tasks)()
+                .into_iter()
+                .map(|task| bind(Arc::clone(&env), task))
+                .collect(),
         })
         .collect()
 }
@@ -120,7 +124,7 @@ mod tests {
 
     #[test]
     fn every_route_has_a_schedule_and_tasks() {
-        let routes = routes();
+        let routes = routes(Arc::default());
         assert_eq!(routes.len(), 3);
         for r in &routes {
             assert!(!r.tasks.is_empty(), "{} has no tasks", r.spec.name);

@@ -5,7 +5,8 @@ mod common;
 
 use chrono::{Duration, TimeZone, Timelike, Utc};
 use common::*;
-use nightshift_core::{Config, Task};
+use nightshift_core::Task;
+use nightshift_tasks::TasksConfig;
 use nightshift_tasks::hourly::alerts::Alerts;
 use nightshift_tasks::hourly::reminders::Reminders;
 use sqlx::PgPool;
@@ -16,9 +17,9 @@ async fn alert_raised_once_resolved_and_raised_again(pool: PgPool) {
     let eng = user(&pool, "Eli", "engineer", None).await;
     let p = project(&pool, "Checkout", Some(owner)).await;
     let id = bug(&pool, Bug::new(p, "critical", t0() - Duration::hours(1))).await;
-    let cfg = Config {
+    let cfg = TasksConfig {
         alert_emails: vec!["oncall@example.com".into()],
-        ..Config::default()
+        ..TasksConfig::default()
     };
 
     let first = Alerts
@@ -77,9 +78,9 @@ async fn revenue_threshold_and_breach_alerts(pool: PgPool) {
     x.assignee = Some(eng);
     x.revenue = "600.00";
     bug(&pool, x).await;
-    let cfg = Config {
+    let cfg = TasksConfig {
         alert_revenue_threshold: 500.0,
-        ..Config::default()
+        ..TasksConfig::default()
     };
     Alerts.run(&ctx_with_cfg(&pool, t0(), cfg)).await.unwrap();
     let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM alerts ORDER BY kind")
@@ -103,9 +104,9 @@ async fn reminders_fire_once_per_local_day_across_dst(pool: PgPool) {
     let eng = user(&pool, "Eli", "engineer", None).await;
     let p = project(&pool, "Mobile", None).await;
     let ny: chrono_tz::Tz = "America/New_York".parse().unwrap();
-    let cfg = Config {
+    let cfg = nightshift_core::Config {
         org_timezone: ny,
-        ..Config::default()
+        ..nightshift_core::Config::default()
     };
     // 2026: DST starts Sunday March 8, ends Sunday November 1.
     for (start, days) in [((2026, 3, 6), 5), ((2026, 10, 30), 5)] {
@@ -123,7 +124,7 @@ async fn reminders_fire_once_per_local_day_across_dst(pool: PgPool) {
         for h in 0..days * 24 {
             let now = from + Duration::hours(h) + Duration::minutes(1);
             let r = Reminders
-                .run(&ctx_with_cfg(&pool, now, cfg.clone()))
+                .run(&ctx_with(&pool, now, cfg.clone(), TasksConfig::default()))
                 .await
                 .unwrap();
             if r.details["sent"] == true {
@@ -132,10 +133,11 @@ async fn reminders_fire_once_per_local_day_across_dst(pool: PgPool) {
             }
             // Any other call in the same hour finds the day claimed.
             let again = Reminders
-                .run(&ctx_with_cfg(
+                .run(&ctx_with(
                     &pool,
                     now + Duration::minutes(30),
                     cfg.clone(),
+                    TasksConfig::default(),
                 ))
                 .await
                 .unwrap();
@@ -160,7 +162,7 @@ async fn with_a_slack_webhook_the_channel_hears_every_alert_once(pool: PgPool) {
     let owner = user(&pool, "Olga", "manager", None).await;
     let p = project(&pool, "Checkout", Some(owner)).await;
     bug(&pool, Bug::new(p, "critical", t0() - Duration::hours(1))).await;
-    let mut cfg = Config::default();
+    let mut cfg = TasksConfig::default();
     cfg.delivery.slack_webhook_url =
         Some("https://hooks.slack.test/services/T/B/X".to_owned().into());
     let first = Alerts

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use common::*;
-use nightshift_core::{Config, Task};
+use nightshift_core::Task;
+use nightshift_tasks::TasksConfig;
 use nightshift_tasks::daily::{
     anomalies::Anomalies, daily_metrics::DailyMetrics, due_soon_digest::DueSoonDigest,
 };
@@ -175,12 +176,12 @@ async fn digest_groups_by_project_and_respects_the_cap(pool: PgPool) {
     add(b, people[0], "low", Duration::hours(1), "Typo in footer").await;
     add(a, people[1], "high", Duration::hours(1), "Ben's bug").await;
     add(a, people[2], "critical", Duration::hours(1), "Cai's bug").await;
-    let cfg = Config {
+    let cfg = TasksConfig {
         max_emails_per_run: 2,
-        ..Config::default()
+        ..TasksConfig::default()
     };
     let mut c = ctx(&pool, t0());
-    c.cfg = Arc::new(cfg);
+    c.env = Arc::new(cfg);
     let first = DueSoonDigest.run(&c).await.unwrap();
     assert_eq!((first.records_processed, first.more_work), (2, true));
     let ann: String =

@@ -10,8 +10,9 @@ mod late_claim;
 
 use chrono::{DateTime, Duration, Utc};
 use common::*;
-use nightshift_core::config::DeliveryConfig;
-use nightshift_core::{Config, Task, TaskReport};
+use nightshift_core::{Task, TaskReport};
+use nightshift_mail::DeliveryConfig;
+use nightshift_tasks::TasksConfig;
 use nightshift_tasks::delivery::DeliverNotifications;
 use nightshift_testkit::smtp::SmtpSink;
 use secrecy::SecretString;
@@ -19,17 +20,17 @@ use sqlx::PgPool;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn cfg(delivery: DeliveryConfig) -> Config {
-    Config {
+fn cfg(delivery: DeliveryConfig) -> TasksConfig {
+    TasksConfig {
         delivery: DeliveryConfig {
             email_from: Some("Nightshift <nightshift@example.com>".into()),
             ..delivery
         },
-        ..Config::default()
+        ..TasksConfig::default()
     }
 }
 
-fn smtp(url: String) -> Config {
+fn smtp(url: String) -> TasksConfig {
     cfg(DeliveryConfig {
         smtp_url: Some(SecretString::from(url)),
         ..DeliveryConfig::default()
@@ -51,7 +52,7 @@ async fn enqueue(pool: &PgPool, key: &str, channel: &str, recipient: &str) {
     .unwrap();
 }
 
-async fn deliver(pool: &PgPool, now: DateTime<Utc>, cfg: &Config) -> TaskReport {
+async fn deliver(pool: &PgPool, now: DateTime<Utc>, cfg: &TasksConfig) -> TaskReport {
     DeliverNotifications
         .run(&ctx_with_cfg(pool, now, cfg.clone()))
         .await
@@ -195,7 +196,7 @@ async fn at_most_max_emails_per_run(pool: PgPool) {
     for i in 0..12 {
         enqueue(&pool, &format!("k{i}"), "email", "ops@example.com").await;
     }
-    let cfg = Config {
+    let cfg = TasksConfig {
         max_emails_per_run: 5,
         ..smtp(sink.url())
     };
@@ -208,13 +209,13 @@ async fn at_most_max_emails_per_run(pool: PgPool) {
 #[sqlx::test(migrations = "../../migrations")]
 async fn without_a_transport_rows_wait_and_the_task_says_why(pool: PgPool) {
     enqueue(&pool, "a", "email", "ops@example.com").await;
-    let report = deliver(&pool, t0(), &Config::default()).await;
+    let report = deliver(&pool, t0(), &TasksConfig::default()).await;
     assert!(report.warning.unwrap().contains("SMTP_URL"));
     let r = row(&pool, "a").await;
     assert_eq!((r.status.as_str(), r.attempts), ("pending", 0));
 }
 
-fn slack(url: String) -> Config {
+fn slack(url: String) -> TasksConfig {
     cfg(DeliveryConfig {
         slack_webhook_url: Some(SecretString::from(url)),
         ..DeliveryConfig::default()
@@ -327,7 +328,7 @@ async fn the_cap_is_spent_by_priority_so_the_report_never_waits(pool: PgPool) {
     }
     plant("critical".into(), 1, 1).await;
     plant("report".into(), 0, 0).await;
-    let cfg = Config {
+    let cfg = TasksConfig {
         max_emails_per_run: 5,
         ..smtp(sink.url())
     };

@@ -7,29 +7,37 @@ mod common;
 
 use chrono::{DateTime, Duration, Utc};
 use common::*;
-use nightshift_core::config::DeliveryConfig;
-use nightshift_core::{Config, Task, TaskContext};
+use nightshift_core::{Config, Task};
+use nightshift_mail::DeliveryConfig;
+use nightshift_tasks::TasksConfig;
 use nightshift_tasks::delivery::{ComposeDigests, DeliverNotifications};
 use nightshift_tasks::hourly::{alerts::Alerts, escalations::Escalations, sla_risk::SlaRisk};
 use nightshift_testkit::smtp::SmtpSink;
 use secrecy::SecretString;
 use sqlx::PgPool;
 
-fn cfg(smtp: Option<String>) -> Config {
-    Config {
-        base_url: Some("https://ops.example.com".into()),
+fn cfg(smtp: Option<String>) -> TasksConfig {
+    TasksConfig {
         delivery: DeliveryConfig {
             email_from: Some("Nightshift <nightshift@example.com>".into()),
             smtp_url: smtp.map(SecretString::from),
             ..DeliveryConfig::default()
         },
+        ..TasksConfig::default()
+    }
+}
+
+/// Links in digests point at BASE_URL's dashboard.
+fn runtime() -> Config {
+    Config {
+        base_url: Some("https://ops.example.com".into()),
         ..Config::default()
     }
 }
 
 /// The notice-writing part of the hourly route, then composition.
-async fn hour(pool: &PgPool, now: DateTime<Utc>, cfg: &Config) -> TaskContext {
-    let c = ctx_with_cfg(pool, now, cfg.clone());
+async fn hour(pool: &PgPool, now: DateTime<Utc>, cfg: &TasksConfig) -> Ctx {
+    let c = ctx_with(pool, now, runtime(), cfg.clone());
     SlaRisk.run(&c).await.unwrap();
     Escalations.run(&c).await.unwrap();
     Alerts.run(&c).await.unwrap();

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use chrono::{Duration as Age, NaiveDate};
 use common::*;
-use nightshift_core::{Config, Task, TaskContext};
+use nightshift_core::{Task, TaskContext};
+use nightshift_tasks::TasksConfig;
 use nightshift_tasks::daily::export::{Export, MANIFEST, Manifest, restore, schema_version};
 use nightshift_testkit::db::{drop_db, scratch_db, url_of};
 use sha2::{Digest, Sha256};
@@ -40,11 +41,11 @@ const TABLES: &[(&str, &str)] = &[
 
 const TITLE: &str = "<script>alert('x')</script> & \"quotes\", Überfall — 🐛";
 
-fn export_ctx(pool: &PgPool, dir: &Path, budget: Duration) -> TaskContext {
+fn export_ctx(pool: &PgPool, dir: &Path, budget: Duration) -> TaskContext<TasksConfig> {
     let mut ctx = ctx_with_deadline(pool, t0(), budget);
-    ctx.cfg = Arc::new(Config {
+    ctx.env = Arc::new(TasksConfig {
         export_url: dir.to_str().unwrap().to_owned(),
-        ..Config::default()
+        ..TasksConfig::default()
     });
     ctx
 }
@@ -412,9 +413,9 @@ async fn round_trip_through_s3(pool: PgPool) {
 
     seed(&pool).await;
     let mut ctx = ctx(&pool, t0());
-    ctx.cfg = Arc::new(Config {
+    ctx.env = Arc::new(TasksConfig {
         export_url: url.clone(),
-        ..Config::default()
+        ..TasksConfig::default()
     });
     let report = Export::default().run(&ctx).await.unwrap();
     assert!(!report.more_work);

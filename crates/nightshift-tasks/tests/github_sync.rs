@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use chrono::TimeZone;
 use common::*;
-use nightshift_core::{Config, Task, TaskContext};
+use nightshift_core::{Task, TaskContext};
+use nightshift_tasks::TasksConfig;
 use nightshift_tasks::daily::github_sync::GithubSync;
 use nightshift_testkit::{Canned, Replay, synthetic_issues};
 use sqlx::PgPool;
@@ -24,13 +25,13 @@ fn sync_ctx(
     replay: &Replay,
     now: chrono::DateTime<chrono::Utc>,
     budget: Duration,
-) -> TaskContext {
+) -> TaskContext<TasksConfig> {
     let mut c = ctx_with_deadline(pool, now, budget);
-    c.cfg = Arc::new(Config {
+    c.env = Arc::new(TasksConfig {
         github_api_url: replay.url(),
         github_token: Some("ghp_test".to_string().into()),
         github_concurrency: 4,
-        ..Config::default()
+        ..TasksConfig::default()
     });
     c
 }

@@ -151,9 +151,9 @@ async fn at_its_deadline_it_stops_and_asks_for_more(pool: PgPool) {
 async fn log_retention_days_sets_the_age(pool: PgPool) {
     events(&pool, 8, 2).await;
     events(&pool, 6, 1).await;
-    let cfg = nightshift_core::Config {
+    let cfg = nightshift_tasks::TasksConfig {
         log_retention_days: 7,
-        ..nightshift_core::Config::default()
+        ..nightshift_tasks::TasksConfig::default()
     };
     let report = LogCleanup::default()
         .run(&ctx_with_cfg(&pool, t0(), cfg))

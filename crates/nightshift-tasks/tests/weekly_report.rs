@@ -7,8 +7,9 @@ mod common;
 use chrono::{Duration, TimeZone, Utc};
 use common::*;
 use mail_parser::{MessageParser, MimeHeaders};
-use nightshift_core::config::DeliveryConfig;
-use nightshift_core::{Config, Task};
+use nightshift_core::Task;
+use nightshift_mail::DeliveryConfig;
+use nightshift_tasks::TasksConfig;
 use nightshift_tasks::delivery::DeliverNotifications;
 use nightshift_tasks::weekly::weekly_report::WeeklyReport;
 use nightshift_testkit::smtp::SmtpSink;
@@ -63,26 +64,30 @@ async fn one_report_per_week_sent_once_with_inline_charts(pool: PgPool) {
     let monday = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
     plant_week(&pool, monday).await;
     let sink = SmtpSink::start().await.unwrap();
-    let cfg = Config {
+    // Links in the report point at BASE_URL's dashboard.
+    let runtime = nightshift_core::Config {
         base_url: Some("https://ops.example.com".into()),
+        ..nightshift_core::Config::default()
+    };
+    let cfg = TasksConfig {
         delivery: DeliveryConfig {
             smtp_url: Some(SecretString::from(sink.url())),
             email_from: Some("Nightshift <nightshift@example.com>".into()),
             report_emails: vec!["cto@example.com".into()],
             ..DeliveryConfig::default()
         },
-        ..Config::default()
+        ..TasksConfig::default()
     };
     let now = monday + Duration::hours(9);
     let report = WeeklyReport
-        .run(&ctx_with_cfg(&pool, now, cfg.clone()))
+        .run(&ctx_with(&pool, now, runtime.clone(), cfg.clone()))
         .await
         .unwrap();
     assert_eq!(report.details["iso_week"], "2026-W48");
     assert_eq!(report.details["rendered"], true);
     assert_eq!(report.details["enqueued"], 1);
     DeliverNotifications
-        .run(&ctx_with_cfg(&pool, now, cfg.clone()))
+        .run(&ctx_with(&pool, now, runtime.clone(), cfg.clone()))
         .await
         .unwrap();
 
@@ -123,13 +128,18 @@ async fn one_report_per_week_sent_once_with_inline_charts(pool: PgPool) {
 
     // The same week again, hours later: nothing rendered, nothing sent.
     let again = WeeklyReport
-        .run(&ctx_with_cfg(&pool, now + Duration::hours(5), cfg.clone()))
+        .run(&ctx_with(
+            &pool,
+            now + Duration::hours(5),
+            runtime.clone(),
+            cfg.clone(),
+        ))
         .await
         .unwrap();
     assert_eq!(again.details["rendered"], false);
     assert_eq!(again.details["enqueued"], 0);
     DeliverNotifications
-        .run(&ctx_with_cfg(&pool, now + Duration::hours(5), cfg))
+        .run(&ctx_with(&pool, now + Duration::hours(5), runtime, cfg))
         .await
         .unwrap();
     assert_eq!(sink.messages().len(), 1);

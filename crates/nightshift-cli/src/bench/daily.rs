@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use nightshift_core::{App, Config};
+use nightshift_tasks::TasksConfig;
 use nightshift_testkit::{Replay, synthetic_issues};
 use serde_json::Value;
 
@@ -25,7 +26,7 @@ use crate::pool_of;
 const QUEUE_ISSUES: usize = 5;
 
 pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
-    let (base, secret) = crate::run::local_app()?;
+    let (base, base_env, secret) = crate::run::local_app()?;
     let pool = pool_of(&base).await?;
     // No recordings: only the synthetic repositories are served.
     let empty = Path::new("target/bench/no-fixtures");
@@ -34,14 +35,15 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     add_repos(&replay, "bench", args.repos, args.issues, args.latency_ms);
     let cfg = |concurrency: Option<usize>| {
         let mut c: Config = (*base.cfg).clone();
-        c.github_api_url = replay.url();
-        if let Some(n) = concurrency {
-            c.github_concurrency = n;
-        }
         c.job_budget = Some(Duration::from_secs(3000));
-        c
+        let mut env: TasksConfig = (*base_env).clone();
+        env.github_api_url = replay.url();
+        if let Some(n) = concurrency {
+            env.github_concurrency = n;
+        }
+        (c, env)
     };
-    let default_concurrency = cfg(None).github_concurrency;
+    let default_concurrency = cfg(None).1.github_concurrency;
     println!(
         "daily: {} repositories x {} issues, {} ms per response, GITHUB_CONCURRENCY {} vs 1, {} rounds",
         args.repos, args.issues, args.latency_ms, default_concurrency, args.rounds
@@ -95,7 +97,7 @@ async fn queue(
     args: &BenchArgs,
     replay: &Replay,
     pool: &sqlx::PgPool,
-    cfg: &Config,
+    cfg: &(Config, TasksConfig),
     secret: &str,
 ) -> anyhow::Result<()> {
     let (q, w) = (args.queue_repos, args.workers.max(1));
@@ -161,10 +163,13 @@ fn add_repos(replay: &Replay, owner: &str, n: usize, issues: usize, latency_ms: 
 }
 
 /// One route call on an App of its own (own pool, own HTTP client), timed.
-async fn sync_once(cfg: Config, secret: &str, query: &str) -> anyhow::Result<Duration> {
-    let app = Arc::new(
-        App::new(cfg, nightshift_tasks::routes()).map_err(|e| anyhow::anyhow!(e.detail()))?,
-    );
+async fn sync_once(
+    (cfg, env): (Config, TasksConfig),
+    secret: &str,
+    query: &str,
+) -> anyhow::Result<Duration> {
+    let routes = nightshift_tasks::routes(Arc::new(env));
+    let app = Arc::new(App::new(cfg, routes).map_err(|e| anyhow::anyhow!(e.detail()))?);
     let started = Instant::now();
     let (status, body) = crate::run::call(&app, secret, "daily", query).await?;
     let took = started.elapsed();

@@ -19,7 +19,7 @@ use super::{BenchArgs, bare_context, ms, ratio, show};
 use crate::pool_of;
 
 pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
-    let (app, secret) = crate::run::local_app()?;
+    let (app, _, secret) = crate::run::local_app()?;
     let pool = pool_of(&app).await?;
     let bugs: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM bugs"#)
         .fetch_one(&pool)

@@ -23,7 +23,7 @@ use crate::pool_of;
 const CHEAPEST: &str = "watch_jobs";
 
 pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
-    let (app, secret) = crate::run::local_app()?;
+    let (app, _, secret) = crate::run::local_app()?;
     let binary = match &args.route_binary {
         Some(p) => p.clone(),
         None => sibling("hourly")?,

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use nightshift_core::App;
-use nightshift_core::config::DeliveryConfig;
+use nightshift_mail::DeliveryConfig;
 use nightshift_testkit::smtp::SmtpSink;
 use secrecy::SecretString;
 
@@ -26,7 +26,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
 }
 
 async fn first_run() -> anyhow::Result<()> {
-    let (app, secret) = crate::run::local_app()?;
+    let (app, _, secret) = crate::run::local_app()?;
     let pool = pool_of(&app).await?;
     let sizes = sqlx::query!(
         r#"SELECT (SELECT count(*) FROM bugs) AS "bugs!", (SELECT count(*) FROM users) AS "people!""#
@@ -81,17 +81,18 @@ async fn hourly(app: &Arc<App>, secret: &str) -> anyhow::Result<()> {
 
 async fn report_behind_digests(planted: usize) -> anyhow::Result<()> {
     let sink = SmtpSink::start().await.context("starting the SMTP sink")?;
-    let (app, secret) = crate::run::local_app()?;
-    let mut cfg = (*app.cfg).clone();
-    cfg.delivery = DeliveryConfig {
+    let (app, env, secret) = crate::run::local_app()?;
+    let mut env = (*env).clone();
+    env.delivery = DeliveryConfig {
         smtp_url: Some(SecretString::from(sink.url())),
         email_from: Some("Nightshift <nightshift@example.com>".into()),
         report_emails: vec!["cto@example.com".into()],
-        ..cfg.delivery
+        ..env.delivery
     };
-    let app = Arc::new(
-        App::new(cfg, nightshift_tasks::routes()).map_err(|e| anyhow::anyhow!(e.detail()))?,
-    );
+    let cap = env.max_emails_per_run;
+    let routes = nightshift_tasks::routes(Arc::new(env));
+    let app =
+        Arc::new(App::new((*app.cfg).clone(), routes).map_err(|e| anyhow::anyhow!(e.detail()))?);
     let pool = pool_of(&app).await?;
     sqlx::query!(
         "INSERT INTO notifications (kind, recipient, channel, subject, body, dedupe_key, priority,
@@ -126,7 +127,7 @@ async fn report_behind_digests(planted: usize) -> anyhow::Result<()> {
     println!(
         "planted_digests={planted} report_status={report} report_mails_received={to_cto} \
          digests_sent_same_run={digests_sent} cap={} weekly_ms={:.1}",
-        app.cfg.max_emails_per_run,
+        cap,
         ms(took)
     );
     anyhow::ensure!(

@@ -46,7 +46,7 @@ fn render(args: &BenchArgs) -> anyhow::Result<()> {
 }
 
 async fn archive(args: &BenchArgs) -> anyhow::Result<()> {
-    let (app, _secret) = crate::run::local_app()?;
+    let (app, env, _secret) = crate::run::local_app()?;
     let pool = pool_of(&app).await?;
     let n = args.sync_events;
     let task = Archive::default();
@@ -81,7 +81,9 @@ async fn archive(args: &BenchArgs) -> anyhow::Result<()> {
         let t = Instant::now();
         let (mut moved, mut worst, mut runs) = (0i64, 0u64, 0);
         loop {
-            let report = task.run(&bare_context(&app, &pool, "weekly")).await?;
+            let report = task
+                .run(&bare_context(&app, &pool, "weekly").with_env(env.clone()))
+                .await?;
             moved += report.details["sync_events_archived"].as_i64().unwrap_or(0);
             worst = worst.max(report.details["slowest_batch_ms"].as_u64().unwrap_or(0));
             runs += 1;

@@ -4,13 +4,14 @@
 
 use nightshift_core::db::MIGRATOR;
 use nightshift_core::{Config, app::http_client};
+use nightshift_tasks::TasksConfig;
 use secrecy::ExposeSecret;
 
 use super::Problem;
 
 pub async fn check() -> Vec<Problem> {
     let mut out = Vec::new();
-    let cfg = match Config::from_env() {
+    let (cfg, env) = match Config::from_env().and_then(|c| Ok((c, TasksConfig::from_env()?))) {
         Ok(c) => c,
         Err(e) => return vec![Problem::new(e.to_string(), "fix the variable's value")],
     };
@@ -46,8 +47,8 @@ pub async fn check() -> Vec<Problem> {
             "is set but no mail transport is: set SMTP_URL, RESEND_API_KEY or SENDGRID_API_KEY",
         ));
     }
-    if let Some(token) = &cfg.github_token {
-        out.extend(github(&cfg.github_api_url, token.expose_secret()).await);
+    if let Some(token) = &env.github_token {
+        out.extend(github(&env.github_api_url, token.expose_secret()).await);
     }
     out
 }

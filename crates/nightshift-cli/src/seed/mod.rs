@@ -171,7 +171,8 @@ async fn history(pool: &sqlx::PgPool, now: DateTime<Utc>, days: u32) -> anyhow::
             std::sync::Arc::new(nightshift_core::Config::default()),
             routes.clone(),
         )
-        .with_budget(std::time::Duration::from_secs(600));
+        .with_budget(std::time::Duration::from_secs(600))
+        .with_env(std::sync::Arc::new(nightshift_tasks::TasksConfig::default()));
         DailyMetrics
             .run(&ctx)
             .await

@@ -10,15 +10,16 @@ use http::request::Parts;
 use http::{HeaderMap, Method};
 use sqlx::PgPool;
 
+use crate::app::Route;
 use crate::app::{App, Arrival, InvocationDeadline};
 use crate::auth::{FormToken, authorize_action};
 use crate::delivery::ScheduledDelivery;
 use crate::error::HandleError;
 use crate::options::RunOptions;
 use crate::outcome::Trigger;
-use crate::route::{Route, RouteSpec};
 use crate::schedule::budget_within;
 use crate::slot_call::SlotCall;
+use crate::spec::RouteSpec;
 use crate::task::Task;
 
 /// A call that may run: who asked, for which slot, with what.

@@ -6,7 +6,6 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::RunAnswer;
 use super::admit::Admitted;
 use crate::app::App;
 use crate::clock::RunClock;
@@ -14,7 +13,9 @@ use crate::error::HandleError;
 use crate::follow_up::{self, Decision};
 use crate::ledger::{self, Finish};
 use crate::outcome::Outcome;
-use crate::runner::{RunPlan, TaskOutcome, TaskStatus, run_tasks};
+use crate::outcome::RunAnswer;
+use crate::report::{TaskOutcome, TaskStatus};
+use crate::runner::{RunPlan, run_tasks};
 
 pub(super) async fn execute(
     app: &App,

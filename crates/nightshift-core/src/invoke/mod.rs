@@ -5,68 +5,20 @@
 mod admit;
 mod execute;
 
-use axum::Json;
-use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use http::HeaderMap;
 use http::request::Parts;
-use http::{HeaderMap, StatusCode};
-use serde::Serialize;
 use serde_json::json;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use admit::{Admitted, admit};
 
-use crate::app::App;
+use crate::app::{App, Route};
 use crate::error::HandleError;
 use crate::ledger::{self, Claim, NewRun};
-use crate::outcome::{Outcome, Trigger};
+use crate::outcome::{Outcome, RunAnswer};
 use crate::pause;
-use crate::route::Route;
-use crate::runner::TaskOutcome;
 use crate::schedule::BOOKKEEPING_MARGIN;
-
-/// The JSON answer of a route call. `outcome` comes first so a shell script
-/// can read it without a JSON parser.
-#[derive(Debug, Serialize)]
-pub struct RunAnswer {
-    pub outcome: Outcome,
-    pub run_id: Option<Uuid>,
-    pub route: &'static str,
-    pub job_type: &'static str,
-    pub trigger: Trigger,
-    pub slot: Option<DateTime<Utc>>,
-    pub started_at: DateTime<Utc>,
-    pub duration_ms: u64,
-    pub budget_ms: u64,
-    pub more_work: bool,
-    /// The slot's attempt this run is (1 for its first run; retries and
-    /// continuations count on). Absent when nothing was claimed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attempt: Option<i32>,
-    /// The follow-up of the slot this run asked for: `{kind, after_ms}`
-    /// (crates/nightshift-core/src/follow_up.rs).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub follow_up: Option<serde_json::Value>,
-    pub swept: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub existing_run: Option<Uuid>,
-    pub tasks: Vec<TaskOutcome>,
-}
-
-impl RunAnswer {
-    pub fn http_status(&self) -> StatusCode {
-        self.outcome.http_status()
-    }
-}
-
-impl IntoResponse for RunAnswer {
-    fn into_response(self) -> Response {
-        (self.http_status(), Json(self)).into_response()
-    }
-}
 
 fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
     headers

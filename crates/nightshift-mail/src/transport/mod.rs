@@ -15,8 +15,8 @@ mod smtp;
 
 use std::time::Duration;
 
+use crate::config::{DeliveryConfig, EmailTransportKind};
 use lettre::message::Mailbox;
-use nightshift_core::config::{DeliveryConfig, EmailTransportKind};
 use secrecy::ExposeSecret;
 
 use crate::message::{Accepted, Email, InlineImage, SendError};

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use nightshift_core::config::DeliveryConfig;
+use crate::config::DeliveryConfig;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;

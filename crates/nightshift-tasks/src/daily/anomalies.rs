@@ -6,6 +6,7 @@
 //! Each anomaly is an alert (dedupe key per project and metric) that resolves
 //! once the metric is back in range.
 
+use crate::TasksConfig;
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
@@ -19,12 +20,12 @@ pub const MIN_HISTORY: i64 = 7;
 pub struct Anomalies;
 
 #[async_trait::async_trait]
-impl Task for Anomalies {
+impl Task<TasksConfig> for Anomalies {
     fn name(&self) -> &'static str {
         SOURCE
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         let day = ctx.now.date_naive();
         let rows = sqlx::query!(
             r#"

@@ -11,6 +11,7 @@
 //! A backlog that shrinks earns up to 10 points back; one that grows costs up
 //! to 10. Without a row from 7 days ago the trend term is 0.
 
+use crate::TasksConfig;
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
@@ -18,12 +19,12 @@ use serde_json::json;
 pub struct DailyMetrics;
 
 #[async_trait::async_trait]
-impl Task for DailyMetrics {
+impl Task<TasksConfig> for DailyMetrics {
     fn name(&self) -> &'static str {
         "daily_metrics"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         let day = ctx.now.date_naive();
         let row = sqlx::query!(
             r#"
@@ -73,7 +74,7 @@ impl Task for DailyMetrics {
             "#,
             ctx.now,
             day,
-            ctx.cfg.alert_revenue_threshold,
+            ctx.env.alert_revenue_threshold,
         )
         .fetch_one(&ctx.pool)
         .await

@@ -6,6 +6,7 @@
 //! People without an address or with `notify = false` get none: a list of
 //! what was due days ago is worth nothing once they have an address.
 
+use crate::TasksConfig;
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
@@ -15,12 +16,12 @@ use crate::notices;
 pub struct DueSoonDigest;
 
 #[async_trait::async_trait]
-impl Task for DueSoonDigest {
+impl Task<TasksConfig> for DueSoonDigest {
     fn name(&self) -> &'static str {
         "due_soon_digest"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         let day = ctx.now.date_naive().to_string();
         let row = sqlx::query!(
             r#"
@@ -66,7 +67,7 @@ impl Task for DueSoonDigest {
             "#,
             ctx.now,
             day,
-            ctx.cfg.max_emails_per_run,
+            ctx.env.max_emails_per_run,
             notices::priority::BULK,
         )
         .fetch_one(&ctx.pool)
@@ -77,7 +78,7 @@ impl Task for DueSoonDigest {
             records_processed: row.queued,
             more_work: capped > 0,
             details: json!({ "date": day, "queued": row.queued, "left_for_next_run": capped,
-                             "cap": ctx.cfg.max_emails_per_run }),
+                             "cap": ctx.env.max_emails_per_run }),
             ..TaskReport::default()
         })
     }

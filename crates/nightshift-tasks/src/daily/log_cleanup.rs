@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::TasksConfig;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use nightshift_core::{Task, TaskContext, TaskReport};
@@ -31,13 +32,13 @@ impl Default for LogCleanup {
 }
 
 #[async_trait::async_trait]
-impl Task for LogCleanup {
+impl Task<TasksConfig> for LogCleanup {
     fn name(&self) -> &'static str {
         "log_cleanup"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
-        let before = ctx.now - chrono::Duration::days(ctx.cfg.log_retention_days);
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
+        let before = ctx.now - chrono::Duration::days(ctx.env.log_retention_days);
         let mut moved = [0i64; 2];
         let mut batches = 0usize;
         let mut slowest = Duration::ZERO;

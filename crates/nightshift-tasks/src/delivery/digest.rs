@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::TasksConfig;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use nightshift_core::{Task, TaskContext, TaskReport};
@@ -42,12 +43,12 @@ struct Recipient {
 }
 
 #[async_trait::async_trait]
-impl Task for ComposeDigests {
+impl Task<TasksConfig> for ComposeDigests {
     fn name(&self) -> &'static str {
         "compose_digests"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         let mut tx = ctx.pool.begin().await?;
         let muted = sqlx::query!(
             "UPDATE notices n SET status = 'muted' FROM users u

@@ -16,6 +16,7 @@ pub use refused::KIND as AUTH_REFUSED_KIND;
 
 use std::time::Duration;
 
+use crate::TasksConfig;
 use anyhow::Context;
 use futures_util::{StreamExt, stream};
 use nightshift_core::{EventStatus, Task, TaskContext, TaskEvent, TaskReport};
@@ -51,13 +52,13 @@ struct Tally {
 }
 
 #[async_trait::async_trait]
-impl Task for DeliverNotifications {
+impl Task<TasksConfig> for DeliverNotifications {
     fn name(&self) -> &'static str {
         "deliver_notifications"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
-        let delivery = &ctx.cfg.delivery;
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
+        let delivery = &ctx.env.delivery;
         let t = Transports {
             mailer: Mailer::from_config(delivery, ctx.http.clone())
                 .context("setting up the e-mail transport")?,
@@ -79,7 +80,7 @@ impl Task for DeliverNotifications {
         let mut tally = Tally::default();
         let mut more_work = false;
         let mut out_of_time = false;
-        let quota = ctx.cfg.max_emails_per_run;
+        let quota = ctx.env.max_emails_per_run;
         let mut attempted = 0;
         while !channels.is_empty() && attempted < quota {
             if !ctx.has_time_for(CLAIM_MARGIN) {
@@ -184,7 +185,7 @@ impl Task for DeliverNotifications {
 }
 
 async fn send(
-    ctx: &TaskContext,
+    ctx: &TaskContext<TasksConfig>,
     t: &Transports,
     row: &Claimed,
 ) -> Result<Option<String>, SendError> {
@@ -210,7 +211,7 @@ async fn send(
 }
 
 async fn settle(
-    ctx: &TaskContext,
+    ctx: &TaskContext<TasksConfig>,
     row: &Claimed,
     result: Result<Option<String>, SendError>,
     tally: &mut Tally,

@@ -7,6 +7,7 @@
 
 use std::sync::Mutex;
 
+use crate::TasksConfig;
 use nightshift_core::TaskContext;
 use nightshift_mail::SendError;
 use serde_json::json;
@@ -47,7 +48,7 @@ pub fn stopped(stopped: &Stopped, channel: &str) -> Option<SendError> {
 /// Puts `row` back and stops its channel; records the first refusal of each
 /// channel for the alert.
 pub async fn refuse(
-    ctx: &TaskContext,
+    ctx: &TaskContext<TasksConfig>,
     row: &Claimed,
     variable: &'static str,
     message: &str,

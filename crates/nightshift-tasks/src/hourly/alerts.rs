@@ -5,6 +5,7 @@
 //! announced — these and `watch_jobs`' — becomes a notice for the project
 //! owner, ALERT_EMAILS and the Slack channel; a critical one leads its digest.
 
+use crate::TasksConfig;
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
@@ -17,12 +18,12 @@ pub const SOURCE: &str = "alerts";
 pub struct Alerts;
 
 #[async_trait::async_trait]
-impl Task for Alerts {
+impl Task<TasksConfig> for Alerts {
     fn name(&self) -> &'static str {
         SOURCE
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         let findings = findings(ctx).await?;
         let sync = alerts::sync(&ctx.pool, SOURCE, ctx.now, &findings)
             .await
@@ -42,7 +43,7 @@ impl Task for Alerts {
     }
 }
 
-async fn findings(ctx: &TaskContext) -> anyhow::Result<Vec<Finding>> {
+async fn findings(ctx: &TaskContext<TasksConfig>) -> anyhow::Result<Vec<Finding>> {
     let rows = sqlx::query!(
         r#"
         -- Revenue from the per-project totals (`open_bugs_by_project`,
@@ -70,12 +71,12 @@ async fn findings(ctx: &TaskContext) -> anyhow::Result<Vec<Finding>> {
          ORDER BY p.id
         "#,
         ctx.now,
-        ctx.cfg.alert_revenue_threshold,
+        ctx.env.alert_revenue_threshold,
     )
     .fetch_all(&ctx.pool)
     .await
     .context("finding alert conditions")?;
-    let threshold = ctx.cfg.alert_revenue_threshold;
+    let threshold = ctx.env.alert_revenue_threshold;
     let mut out = Vec::new();
     for r in rows {
         let finding =
@@ -126,7 +127,7 @@ async fn findings(ctx: &TaskContext) -> anyhow::Result<Vec<Finding>> {
 /// announced, in one statement: a crash cannot announce twice or forget one.
 /// An ALERT_EMAILS address that belongs to a person reaches them as that
 /// person, so it lands in their one digest.
-async fn announce(ctx: &TaskContext) -> anyhow::Result<i64> {
+async fn announce(ctx: &TaskContext<TasksConfig>) -> anyhow::Result<i64> {
     let n = sqlx::query_scalar!(
         r#"
         WITH pending AS (
@@ -167,8 +168,8 @@ async fn announce(ctx: &TaskContext) -> anyhow::Result<i64> {
         SELECT (SELECT count(*) FROM queued) AS "n!"
         "#,
         ctx.now,
-        &ctx.cfg.alert_emails,
-        ctx.cfg.delivery.slack_webhook_url.is_some(),
+        &ctx.env.alert_emails,
+        ctx.env.delivery.slack_webhook_url.is_some(),
         notices::CRITICAL_ALERT,
         notices::ALERT,
         ctx.run_id,

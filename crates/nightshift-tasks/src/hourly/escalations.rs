@@ -18,6 +18,7 @@
 //! migrations/20261203000100_incremental_hourly.sql), so a run reads only the
 //! bugs whose instant has come instead of every open bug.
 
+use crate::TasksConfig;
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
@@ -27,12 +28,12 @@ use crate::notices;
 pub struct Escalations;
 
 #[async_trait::async_trait]
-impl Task for Escalations {
+impl Task<TasksConfig> for Escalations {
     fn name(&self) -> &'static str {
         "escalations"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         // One statement: the escalations, the bug updates and the notices
         // commit together or not at all. New levels of a bug are contiguous
         // (the rules' thresholds only grow), so level k moves the priority
@@ -209,7 +210,7 @@ impl Task for Escalations {
                    (SELECT count(*) FROM joined) AS "joined!"
             "#,
             ctx.now,
-            ctx.cfg.delivery.slack_webhook_url.is_some(),
+            ctx.env.delivery.slack_webhook_url.is_some(),
             notices::ESCALATION,
             ctx.run_id,
             notices::BACKLOG,

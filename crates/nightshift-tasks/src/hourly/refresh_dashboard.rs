@@ -4,6 +4,7 @@
 //! so a quiet hour writes nothing and the dashboard never reads a half-built
 //! table.
 
+use crate::TasksConfig;
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
@@ -11,12 +12,12 @@ use serde_json::json;
 pub struct RefreshDashboard;
 
 #[async_trait::async_trait]
-impl Task for RefreshDashboard {
+impl Task<TasksConfig> for RefreshDashboard {
     fn name(&self) -> &'static str {
         "refresh_dashboard"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         let changed = sqlx::query_scalar!(
             r#"SELECT refresh_dashboard_projects($1) AS "changed!""#,
             ctx.now

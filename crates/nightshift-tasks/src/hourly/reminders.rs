@@ -5,6 +5,7 @@
 //! 8 and claims (task, local date), so it sends once per local day, whichever
 //! UTC hour that is on either side of a daylight-saving change.
 
+use crate::TasksConfig;
 use anyhow::Context;
 use chrono::Timelike;
 use nightshift_core::{Task, TaskContext, TaskReport};
@@ -17,12 +18,12 @@ pub const LOCAL_HOUR: u32 = 8;
 pub struct Reminders;
 
 #[async_trait::async_trait]
-impl Task for Reminders {
+impl Task<TasksConfig> for Reminders {
     fn name(&self) -> &'static str {
         "reminders"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         let tz = ctx.cfg.org_timezone;
         let local = ctx.now.with_timezone(&tz);
         if local.hour() != LOCAL_HOUR {

@@ -4,6 +4,7 @@
 //! per-project totals that triggers keep (`open_bugs_by_project`,
 //! migrations/20261203000300_open_bug_rollups.sql), not every open bug.
 
+use crate::TasksConfig;
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
@@ -13,12 +14,12 @@ use super::snapshot_hour;
 pub struct RevenueAtRisk;
 
 #[async_trait::async_trait]
-impl Task for RevenueAtRisk {
+impl Task<TasksConfig> for RevenueAtRisk {
     fn name(&self) -> &'static str {
         "revenue_at_risk"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         let data = sqlx::query_scalar!(
             r#"
             WITH per_project AS (

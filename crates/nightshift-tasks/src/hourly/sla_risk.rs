@@ -16,6 +16,7 @@
 //! behind the last run's or the last writer's (a test, a replay) assesses
 //! every open bug, as before.
 
+use crate::TasksConfig;
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
@@ -26,12 +27,12 @@ use crate::notices;
 pub struct SlaRisk;
 
 #[async_trait::async_trait]
-impl Task for SlaRisk {
+impl Task<TasksConfig> for SlaRisk {
     fn name(&self) -> &'static str {
         "sla_risk"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         let mut tx = ctx.pool.begin().await?;
         // Bands only move forward in time: a run before the last one cannot
         // trust the stored instants, so it looks at everything.

@@ -2,6 +2,7 @@
 //! (week 1 oldest, week 4 the last seven days), with the trend: the last two
 //! weeks against the two before, `up` or `down` beyond ±10%, else `flat`.
 
+use crate::TasksConfig;
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
@@ -11,12 +12,12 @@ use super::snapshot_hour;
 pub struct Velocity;
 
 #[async_trait::async_trait]
-impl Task for Velocity {
+impl Task<TasksConfig> for Velocity {
     fn name(&self) -> &'static str {
         "velocity"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         // Weeks of 7 × 24 h before the run's clock, as `interval '7 days'`
         // is in the UTC sessions sqlx opens.
         let weeks_ago = |n: i64| ctx.now - chrono::TimeDelta::days(7 * n);

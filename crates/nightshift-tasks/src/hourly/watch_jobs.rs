@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use crate::TasksConfig;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use nightshift_core::{RouteSpec, Task, TaskContext, TaskReport};
@@ -27,12 +28,12 @@ const MAX_SLOTS: usize = 7 * 24 * 60;
 pub struct WatchJobs;
 
 #[async_trait::async_trait]
-impl Task for WatchJobs {
+impl Task<TasksConfig> for WatchJobs {
     fn name(&self) -> &'static str {
         SOURCE
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         // Counting missed slots starts at the first run this deployment ever
         // recorded, so a new install is not "missing" a week of history.
         let first_seen = sqlx::query_scalar!("SELECT min(started_at) FROM job_history")
@@ -68,7 +69,10 @@ impl Task for WatchJobs {
 
 /// Stuck and long runs, judged on the newest run of the job (other than the
 /// run doing the watching): they clear as soon as a healthy run follows.
-async fn latest_run_findings(ctx: &TaskContext, spec: &RouteSpec) -> anyhow::Result<Vec<Finding>> {
+async fn latest_run_findings(
+    ctx: &TaskContext<TasksConfig>,
+    spec: &RouteSpec,
+) -> anyhow::Result<Vec<Finding>> {
     let latest = sqlx::query!(
         r#"
         SELECT id, status, started_at, execution_time_ms, error_message,

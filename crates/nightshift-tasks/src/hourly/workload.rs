@@ -5,6 +5,7 @@
 //! per-assignee totals that triggers keep (`open_bugs_by_assignee`,
 //! migrations/20261203000300_open_bug_rollups.sql), not from every open bug.
 
+use crate::TasksConfig;
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
@@ -14,12 +15,12 @@ use super::snapshot_hour;
 pub struct Workload;
 
 #[async_trait::async_trait]
-impl Task for Workload {
+impl Task<TasksConfig> for Workload {
     fn name(&self) -> &'static str {
         "workload"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         let data = sqlx::query_scalar!(
             r#"
             WITH loads AS (

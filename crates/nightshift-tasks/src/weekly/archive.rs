@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::TasksConfig;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use nightshift_core::{Task, TaskContext, TaskReport};
@@ -54,17 +55,17 @@ const STEPS: [Step; 4] = [
 ];
 
 #[async_trait::async_trait]
-impl Task for Archive {
+impl Task<TasksConfig> for Archive {
     fn name(&self) -> &'static str {
         "archive"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         let bounds = Bounds {
             event_id: nth_newest_event(&ctx.pool, self.keep_events).await?,
             run_started: nth_newest_run(&ctx.pool, self.keep_runs).await?,
             imports_since: ctx.now - self.keep_imports,
-            purge_before: ctx.now - chrono::Duration::days(ctx.cfg.archive_retention_days),
+            purge_before: ctx.now - chrono::Duration::days(ctx.env.archive_retention_days),
         };
         let mut done = [0i64; 4];
         let mut batches = 0usize;

@@ -3,10 +3,11 @@
 //! runs, open alerts, the outbox, the work queue, sync errors and the
 //! database's size.
 
+use crate::TasksConfig;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use nightshift_core::config::DeliveryConfig;
 use nightshift_core::{RouteSpec, Task, TaskContext, TaskReport};
+use nightshift_mail::DeliveryConfig;
 use serde::Serialize;
 use sqlx::PgPool;
 
@@ -44,13 +45,13 @@ pub struct JobHealth {
 pub struct HealthCheck;
 
 #[async_trait::async_trait]
-impl Task for HealthCheck {
+impl Task<TasksConfig> for HealthCheck {
     fn name(&self) -> &'static str {
         "health_check"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
-        let health = assess(&ctx.pool, &ctx.routes, ctx.now, &ctx.cfg.delivery).await?;
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
+        let health = assess(&ctx.pool, &ctx.routes, ctx.now, &ctx.env.delivery).await?;
         Ok(TaskReport {
             records_processed: health.jobs.len() as i64,
             warning: (health.status != Level::Healthy).then(|| {

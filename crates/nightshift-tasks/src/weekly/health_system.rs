@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use nightshift_core::config::DeliveryConfig;
+use nightshift_mail::DeliveryConfig;
 use serde::Serialize;
 use sqlx::PgPool;
 

@@ -4,6 +4,7 @@
 //! that wrote it sends it first, whatever else waits. Re-running the week
 //! finds the stored report and enqueues nothing new, so nobody gets it twice.
 
+use crate::TasksConfig;
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
@@ -21,18 +22,18 @@ struct Stored {
 }
 
 #[async_trait::async_trait]
-impl Task for WeeklyReport {
+impl Task<TasksConfig> for WeeklyReport {
     fn name(&self) -> &'static str {
         "weekly_report"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         let period = report_data::last_full_week(ctx.now, ctx.cfg.org_timezone);
         let stored = match existing(ctx, &period).await? {
             Some(s) => s,
             None => render_and_store(ctx, &period).await?,
         };
-        let recipients = &ctx.cfg.delivery.report_emails;
+        let recipients = &ctx.env.delivery.report_emails;
         let queued = sqlx::query_scalar!(
             r#"
             WITH queued AS (
@@ -75,7 +76,10 @@ impl Task for WeeklyReport {
     }
 }
 
-async fn existing(ctx: &TaskContext, period: &Period) -> anyhow::Result<Option<Stored>> {
+async fn existing(
+    ctx: &TaskContext<TasksConfig>,
+    period: &Period,
+) -> anyhow::Result<Option<Stored>> {
     let row = sqlx::query!(
         "SELECT id, subject, text_body FROM reports WHERE iso_week = $1",
         period.iso_week
@@ -91,7 +95,10 @@ async fn existing(ctx: &TaskContext, period: &Period) -> anyhow::Result<Option<S
     }))
 }
 
-async fn render_and_store(ctx: &TaskContext, period: &Period) -> anyhow::Result<Stored> {
+async fn render_and_store(
+    ctx: &TaskContext<TasksConfig>,
+    period: &Period,
+) -> anyhow::Result<Stored> {
     let job_types: Vec<String> = ctx.routes.iter().map(|r| r.job_type.to_owned()).collect();
     let status_url = ctx.cfg.dashboard_url();
     let data = report_data::gather(

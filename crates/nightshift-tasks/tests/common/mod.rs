@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use nightshift_core::{Config, TaskContext};
+use nightshift_tasks::TasksConfig;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -15,16 +16,23 @@ pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 21, 17, 5).unwrap()
 }
 
-pub fn ctx(pool: &PgPool, now: DateTime<Utc>) -> TaskContext {
+pub type Ctx = TaskContext<TasksConfig>;
+
+pub fn ctx(pool: &PgPool, now: DateTime<Utc>) -> Ctx {
     ctx_with_deadline(pool, now, Duration::from_secs(30))
 }
 
-pub fn ctx_with_deadline(pool: &PgPool, now: DateTime<Utc>, budget: Duration) -> TaskContext {
-    ctx_with_cfg(pool, now, Config::default()).with_budget(budget)
+pub fn ctx_with_deadline(pool: &PgPool, now: DateTime<Utc>, budget: Duration) -> Ctx {
+    ctx_with_cfg(pool, now, TasksConfig::default()).with_budget(budget)
 }
 
-/// A context with its own configuration (transports, recipients, limits).
-pub fn ctx_with_cfg(pool: &PgPool, now: DateTime<Utc>, cfg: Config) -> TaskContext {
+/// A context with the tasks' own settings (transports, recipients, limits).
+pub fn ctx_with_cfg(pool: &PgPool, now: DateTime<Utc>, env: TasksConfig) -> Ctx {
+    ctx_with(pool, now, Config::default(), env)
+}
+
+/// A context with runtime settings too (BASE_URL, ORG_TIMEZONE).
+pub fn ctx_with(pool: &PgPool, now: DateTime<Utc>, cfg: Config, env: TasksConfig) -> Ctx {
     TaskContext::new(
         pool.clone(),
         now,
@@ -33,6 +41,7 @@ pub fn ctx_with_cfg(pool: &PgPool, now: DateTime<Utc>, cfg: Config) -> TaskConte
         nightshift_tasks::specs().into(),
     )
     .with_budget(Duration::from_secs(30))
+    .with_env(Arc::new(env))
 }
 
 pub struct Run<'a> {

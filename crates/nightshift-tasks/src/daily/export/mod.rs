@@ -17,6 +17,7 @@ mod tables;
 
 use std::time::Duration;
 
+use crate::TasksConfig;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use nightshift_core::{Task, TaskContext, TaskReport};
@@ -85,13 +86,13 @@ pub fn schema_version() -> i64 {
 }
 
 #[async_trait::async_trait]
-impl Task for Export {
+impl Task<TasksConfig> for Export {
     fn name(&self) -> &'static str {
         "export"
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
-        let url = ctx.cfg.export_url.as_str();
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
+        let url = ctx.env.export_url.as_str();
         let dest = Dest::open(url)?;
         let date = ctx.now.date_naive();
         let folder = format!("{}/{}", url.trim_end_matches('/'), date.format("%Y-%m-%d"));
@@ -111,7 +112,7 @@ impl Task for Export {
         let mut files = Vec::new();
         let mut slowest = Duration::ZERO;
         let mut more_work = false;
-        for table in tables(ctx.cfg.export_with_archive) {
+        for table in tables(ctx.env.export_with_archive) {
             if !ctx.has_time_for(slowest * 2) {
                 more_work = true;
                 break;

@@ -1,6 +1,7 @@
 //! Where a repository's sync stands, saved with every page: `since` for the
 //! next walk, page 1's ETag, and the URL an interrupted walk resumes at.
 
+use crate::TasksConfig;
 use chrono::{DateTime, Utc};
 use nightshift_core::TaskContext;
 use nightshift_github::{GitHubError, Page, is_valid_repo_name};
@@ -39,7 +40,11 @@ pub fn bad_new_name(page: &Page) -> Option<GitHubError> {
 /// A renamed or transferred repository answers through /repositories/{id}:
 /// keep its id, and its new name when the items say it (checked by
 /// `bad_new_name` first).
-pub async fn follow_rename(ctx: &TaskContext, item: &Item, page: &Page) -> anyhow::Result<()> {
+pub async fn follow_rename(
+    ctx: &TaskContext<TasksConfig>,
+    item: &Item,
+    page: &Page,
+) -> anyhow::Result<()> {
     let id: Option<i64> = page
         .url
         .path_segments()
@@ -83,7 +88,7 @@ impl Saved {
     }
 }
 
-pub async fn save(ctx: &TaskContext, project: i64, s: &Saved) -> anyhow::Result<()> {
+pub async fn save(ctx: &TaskContext<TasksConfig>, project: i64, s: &Saved) -> anyhow::Result<()> {
     let mut conn = ctx.pool.acquire().await?;
     save_tx(&mut conn, project, ctx.now, s).await
 }

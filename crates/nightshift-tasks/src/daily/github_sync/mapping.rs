@@ -4,7 +4,7 @@
 //! ignored, never a failure: a label is anyone's to type. The rows are
 //! written by `store`.
 
-use nightshift_core::Config;
+use crate::TasksConfig;
 use nightshift_github::Issue;
 
 /// Built-in label names per severity; SEVERITY_LABELS adds more.
@@ -34,7 +34,7 @@ pub struct Mapping {
 }
 
 impl Mapping {
-    pub fn from_config(cfg: &Config) -> Self {
+    pub fn from_config(cfg: &TasksConfig) -> Self {
         let mut severity = cfg.severity_labels.clone();
         severity.extend(DEFAULTS.iter().map(|(l, s)| (l.to_string(), s.to_string())));
         Self {

@@ -14,6 +14,7 @@ mod walk;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::TasksConfig;
 use anyhow::Context;
 use nightshift_core::follow_up::FollowUpKind;
 use nightshift_core::{EventStatus, Task, TaskContext, TaskEvent, TaskReport};
@@ -44,7 +45,7 @@ struct Tally {
 }
 
 #[async_trait::async_trait]
-impl Task for GithubSync {
+impl Task<TasksConfig> for GithubSync {
     fn name(&self) -> &'static str {
         "github_sync"
     }
@@ -53,12 +54,12 @@ impl Task for GithubSync {
         true
     }
 
-    async fn run(&self, ctx: &TaskContext) -> anyhow::Result<TaskReport> {
+    async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         let ctx = Arc::new(ctx.clone());
         let gh = GitHub::new(
             ctx.http.clone(),
-            &ctx.cfg.github_api_url,
-            ctx.cfg.github_token.clone(),
+            &ctx.env.github_api_url,
+            ctx.env.github_token.clone(),
         )?;
         // Workers and continuations only drain: enqueueing again would put
         // back the projects the scheduled run and other workers already
@@ -76,7 +77,7 @@ impl Task for GithubSync {
         let tally = Arc::new(Mutex::new(Tally::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let mut workers = tokio::task::JoinSet::new();
-        for _ in 0..ctx.cfg.github_concurrency {
+        for _ in 0..ctx.env.github_concurrency {
             let (ctx, gh, tally, stop) = (ctx.clone(), gh.clone(), tally.clone(), stop.clone());
             workers.spawn(async move { worker(&ctx, &gh, &tally, &stop).await });
         }
@@ -122,12 +123,12 @@ impl Task for GithubSync {
 /// Claims and walks repositories until the queue is empty, the deadline is
 /// near, or another worker hit something fatal.
 async fn worker(
-    ctx: &TaskContext,
+    ctx: &TaskContext<TasksConfig>,
     gh: &GitHub,
     tally: &Mutex<Tally>,
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
-    let mapping = Mapping::from_config(&ctx.cfg);
+    let mapping = Mapping::from_config(&ctx.env);
     let run = ctx.run_id;
     while !stop.load(Ordering::SeqCst) && ctx.has_time_for(std::time::Duration::from_secs(1)) {
         // The item outlives the run's deadline by two minutes, so a walk cut

@@ -102,7 +102,7 @@ pub async fn store(
     }
 
     // New bugs get their risk band at this clock as they are written, so the
-    // first hourly run need not rewrite them (decision 71).
+    // first hourly run need not rewrite them (decision 73).
     sqlx::query!("SELECT assess_new_bugs_at($1)", now)
         .execute(&mut *conn)
         .await?;

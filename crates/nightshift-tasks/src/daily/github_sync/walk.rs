@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::TasksConfig;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use nightshift_core::retry::RetryPolicy;
@@ -40,7 +41,7 @@ pub enum Outcome {
 
 /// `Err` only for what ends the whole sync (a rejected token, the database).
 pub async fn walk(
-    ctx: &TaskContext,
+    ctx: &TaskContext<TasksConfig>,
     gh: &GitHub,
     m: &Mapping,
     item: &Item,
@@ -163,7 +164,7 @@ pub async fn walk(
 /// One page, with the core's retries for transient failures and GitHub's own
 /// pause for secondary limits, both only while the deadline allows.
 async fn fetch(
-    ctx: &TaskContext,
+    ctx: &TaskContext<TasksConfig>,
     gh: &GitHub,
     url: &Url,
     etag: Option<&str>,
@@ -216,7 +217,7 @@ fn into_github(e: anyhow::Error) -> GitHubError {
 
 /// Decides what a GitHub error means for this repository.
 async fn stop(
-    ctx: &TaskContext,
+    ctx: &TaskContext<TasksConfig>,
     item: &Item,
     e: GitHubError,
     stored: Stored,
@@ -284,7 +285,7 @@ async fn stop(
 /// for once, so the next run can send its ETag and, if nothing changed, get a
 /// 304 that costs no rate limit. What it returns is stored like any page.
 async fn learn_etag(
-    ctx: &TaskContext,
+    ctx: &TaskContext<TasksConfig>,
     gh: &GitHub,
     m: &Mapping,
     item: &Item,

@@ -1,10 +1,10 @@
 //! Where messages to people go: one e-mail transport (SMTP, Resend or
 //! SendGrid), an optional Slack webhook, and who receives the weekly report.
-//! Every secret stays a `SecretString` so `Debug` never prints it.
+//! Every secret stays a `SecretString` so `Debug` never prints it. Read here,
+//! next to the transports that use it, not in the core (docs/decisions.md, 71).
 
+use nightshift_env::{ConfigError, api_url, email_list, parse_emails, require_tls, secret_value};
 use secrecy::{ExposeSecret, SecretString};
-
-use super::{ConfigError, parse_emails, secret_value};
 
 pub const DEFAULT_RESEND_API_URL: &str = "https://api.resend.com";
 pub const DEFAULT_SENDGRID_API_URL: &str = "https://api.sendgrid.com";
@@ -43,22 +43,13 @@ impl EmailTransportKind {
 }
 
 impl DeliveryConfig {
-    pub(super) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&nightshift_env::process_env)
+    }
+
+    /// Reads from any lookup, so tests never mutate the process environment.
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let secret = |name: &str| get(name).and_then(|v| secret_value(&v));
-        let url = |name: &'static str, default: &str| -> Result<String, ConfigError> {
-            let v = get(name)
-                .map(|v| v.trim().trim_end_matches('/').to_owned())
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| default.to_owned());
-            if !(v.starts_with("https://") || v.starts_with("http://")) {
-                return Err(ConfigError::Invalid {
-                    name,
-                    reason: format!("{v:?} is not an http(s) URL"),
-                });
-            }
-            super::checks::require_tls(name, &v)?;
-            Ok(v)
-        };
         let smtp_url = secret("SMTP_URL");
         if let Some(u) = &smtp_url {
             let u = u.expose_secret();
@@ -78,7 +69,7 @@ impl DeliveryConfig {
                     reason: "is not an http(s) URL".into(),
                 });
             }
-            super::checks::require_tls("SLACK_WEBHOOK_URL", u)?;
+            require_tls("SLACK_WEBHOOK_URL", u)?;
         }
         let email_from = get("EMAIL_FROM")
             .map(|v| v.trim().to_owned())
@@ -92,19 +83,13 @@ impl DeliveryConfig {
                 reason,
             })?;
         }
-        let report_emails =
-            parse_emails(get("REPORT_EMAILS").as_deref().unwrap_or("")).map_err(|reason| {
-                ConfigError::Invalid {
-                    name: "REPORT_EMAILS",
-                    reason,
-                }
-            })?;
+        let report_emails = email_list(get, "REPORT_EMAILS")?;
         let cfg = Self {
             smtp_url,
             resend_api_key: secret("RESEND_API_KEY"),
-            resend_api_url: url("RESEND_API_URL", DEFAULT_RESEND_API_URL)?,
+            resend_api_url: api_url(get, "RESEND_API_URL", DEFAULT_RESEND_API_URL)?,
             sendgrid_api_key: secret("SENDGRID_API_KEY"),
-            sendgrid_api_url: url("SENDGRID_API_URL", DEFAULT_SENDGRID_API_URL)?,
+            sendgrid_api_url: api_url(get, "SENDGRID_API_URL", DEFAULT_SENDGRID_API_URL)?,
             slack_webhook_url,
             email_from,
             report_emails,
