@@ -66,8 +66,9 @@ fn ctx(pool: &PgPool, now: DateTime<Utc>, run_id: Uuid) -> TaskContext<TasksConf
 }
 
 /// The same edits on both copies: a few bugs resolved, reopened,
-/// re-graded, given their own SLA window or another assignee, as people and
-/// the GitHub sync would between two runs.
+/// re-graded, given their own SLA window, another assignee, another revenue
+/// and blocker flag, or only a new title (counted by no total), as people
+/// and the GitHub sync would between two runs.
 const EDITS: &str = "
 WITH r AS (UPDATE bugs SET status = 'resolved', resolved_at = $1, updated_at = $1
             WHERE id % 89 = $2 AND status = 'open' RETURNING 1),
@@ -79,9 +80,15 @@ WITH r AS (UPDATE bugs SET status = 'resolved', resolved_at = $1, updated_at = $
      w AS (UPDATE bugs SET sla_hours = 2 + $2, updated_at = $1
             WHERE id % 103 = $2 AND status IN ('open', 'in_progress') RETURNING 1),
      a AS (UPDATE bugs SET assignee_id = NULL, updated_at = $1
-            WHERE id % 107 = $2 AND status IN ('open', 'in_progress') RETURNING 1)
+            WHERE id % 107 = $2 AND status IN ('open', 'in_progress') RETURNING 1),
+     v AS (UPDATE bugs SET revenue_impact_daily = revenue_impact_daily + 250, is_blocker = NOT is_blocker,
+                           updated_at = $1
+            WHERE id % 109 = $2 AND status IN ('open', 'in_progress') RETURNING 1),
+     t AS (UPDATE bugs SET title = title || ' (edited)', updated_at = $1
+            WHERE id % 113 = $2 RETURNING 1)
 SELECT (SELECT count(*) FROM r) + (SELECT count(*) FROM o) + (SELECT count(*) FROM s)
-     + (SELECT count(*) FROM w) + (SELECT count(*) FROM a)";
+     + (SELECT count(*) FROM w) + (SELECT count(*) FROM a) + (SELECT count(*) FROM v)
+     + (SELECT count(*) FROM t)";
 
 /// What the hourly tasks wrote, table by table, without what differs by
 /// construction (surrogate ids, the stored instants themselves).

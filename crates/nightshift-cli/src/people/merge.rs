@@ -7,10 +7,11 @@ use sqlx::PgConnection;
 /// Moves everything that points at `from` to `into`, then deletes `from`.
 ///
 /// The columns are the foreign keys to `users` as the catalog lists them
-/// (bugs' assignee and creator, escalations' assignee and manager, managers,
-/// project owners, pull request authors, notices, and any table added
-/// later), so a new reference cannot be forgotten here and block the
-/// delete. `bugs.followers` is an array without a key and is done by hand.
+/// (bugs' assignee and creator, managers, project owners, pull request
+/// authors, notices, and any table added later), so a new reference cannot
+/// be forgotten here and block the delete. Done by hand: `bugs.followers`,
+/// an array without a key, and the escalation rows' assignee and manager,
+/// history kept without keys (migrations/20261203000500_backlog_write_cost.sql).
 pub async fn merge(conn: &mut PgConnection, from: i64, into: i64) -> anyhow::Result<()> {
     let updates: Vec<String> = sqlx::query_scalar!(
         r#"SELECT format('UPDATE %s SET %I = $2 WHERE %I = $1', c.conrelid::regclass, a.attname, a.attname) AS "sql!"
@@ -29,6 +30,16 @@ pub async fn merge(conn: &mut PgConnection, from: i64, into: i64) -> anyhow::Res
             .execute(&mut *conn)
             .await?;
     }
+    sqlx::query!(
+        "UPDATE escalations
+            SET assignee_id = CASE WHEN assignee_id = $1 THEN $2 ELSE assignee_id END,
+                manager_id = CASE WHEN manager_id = $1 THEN $2 ELSE manager_id END
+          WHERE $1 IN (assignee_id, manager_id)",
+        from,
+        into,
+    )
+    .execute(&mut *conn)
+    .await?;
     // After the assignees moved: one entry per follower, never the assignee.
     sqlx::query!(
         "UPDATE bugs

@@ -143,10 +143,13 @@ impl Task<TasksConfig> for Escalations {
             ), backlog_items AS (
                 -- Bug columns travel along: at 200k bugs a join back to
                 -- `bugs` per item costs more than the rest of the summary.
-                SELECT DISTINCT h.user_id, h.bug_id, h.level, NULL::text AS risk, h.project_id,
+                -- Each branch holds a (person, bug) once (`heard` groups by
+                -- them, bug_audience by person) and the branches differ in
+                -- `level`, so no row repeats: UNION ALL, without a sort.
+                SELECT h.user_id, h.bug_id, h.level, NULL::text AS risk, h.project_id,
                        h.severity, h.title, h.revenue_impact_daily
                   FROM heard h WHERE h.backlog
-                UNION
+                UNION ALL
                 SELECT a.user_id, b.id, 0, b.sla_risk, b.project_id, b.severity, b.title,
                        b.revenue_impact_daily
                   FROM bugs b
