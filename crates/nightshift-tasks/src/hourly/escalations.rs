@@ -40,6 +40,7 @@ impl Task<TasksConfig> for Escalations {
         // k - escalation_level steps from where it stands now.
         let mut tx = ctx.pool.begin().await?;
         super::without_jit(&mut tx).await?;
+        super::bulk_work_mem(&mut tx).await?;
         let done = sqlx::query!(
             r#"
             WITH due AS (

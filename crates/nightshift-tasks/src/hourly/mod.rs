@@ -47,3 +47,20 @@ pub async fn without_jit(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
     sqlx::query!("SET LOCAL jit = off").execute(tx).await?;
     Ok(())
 }
+
+/// Postgres' memory for sorts and hashes while a statement works over a
+/// backlog, for the transaction only (LOCAL: safe through a transaction-mode
+/// pooler). The first run's escalation statement at 200k bugs sorts and
+/// groups about 258k rows per step; at the default 4 MB they spilled to
+/// temporary files (about 100 MB written), and with this the statement took
+/// 10.0–10.3 s instead of 12.8–13.8 s (EXPLAIN ANALYZE, docs/decisions.md, 74).
+/// A steady run's statements hold a few rows and never use it.
+pub const BULK_WORK_MEM: &str = "64MB";
+
+/// `SET LOCAL work_mem` to [`BULK_WORK_MEM`] for the transaction.
+pub async fn bulk_work_mem(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    sqlx::query!("SELECT set_config('work_mem', $1, true)", BULK_WORK_MEM)
+        .fetch_one(tx)
+        .await?;
+    Ok(())
+}
