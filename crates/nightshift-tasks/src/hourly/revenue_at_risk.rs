@@ -33,6 +33,7 @@ impl Task<TasksConfig> for RevenueAtRisk {
                   JOIN projects p ON p.id = t.project_id
                  WHERE t.revenue_bugs > 0
             )
+            -- Only the summary comes back; the list stays in the snapshot.
             SELECT put_snapshot($1, 'revenue_at_risk',
                    jsonb_build_object(
                        'total', (SELECT COALESCE(sum(total), 0) FROM per_project),
@@ -43,7 +44,7 @@ impl Task<TasksConfig> for RevenueAtRisk {
                                                  'blockers', blockers, 'bugs', bugs)
                                              ORDER BY total DESC, id)
                                                FROM per_project), '[]')),
-                   $2) AS "data!"
+                   $2) - 'projects' AS "data!"
             "#,
             snapshot_hour(ctx.now),
             ctx.now,

@@ -21,24 +21,28 @@ impl Task<TasksConfig> for Velocity {
         // Weeks of 7 × 24 h before the run's clock, as `interval '7 days'`
         // is in the UTC sessions sqlx opens.
         let weeks_ago = |n: i64| ctx.now - chrono::TimeDelta::days(7 * n);
-        let data = sqlx::query_scalar!(
+        let row = sqlx::query!(
             r#"
-            -- Counting resolved_at (never NULL for a joined row), not id, lets
-            -- the scan stay inside bugs_resolved (project_id, resolved_at).
-            -- The week bounds arrive as parameters: written as `$2 - interval`
-            -- inside the FILTERs they were computed again for every row, half
-            -- the statement's time at 200k bugs (docs/decisions.md, 70).
+            -- Per project, one index-only range scan of bugs_resolved
+            -- (project_id, resolved_at) under a LATERAL aggregate: joined as a
+            -- whole, the planner read the 4 weeks' rows from the heap and
+            -- hashed them, 4 times the time at 200k bugs (docs/decisions.md,
+            -- 75). The week bounds arrive as parameters: written as
+            -- `$2 - interval` inside the FILTERs they were computed again for
+            -- every row (decision 70). An aggregate without GROUP BY yields a
+            -- row of zeros for a project with no resolutions, as the LEFT
+            -- JOIN did.
             WITH weekly AS (
-                SELECT p.id, p.name,
-                       ARRAY[count(b.resolved_at) FILTER (WHERE b.resolved_at <= $4),
-                             count(b.resolved_at) FILTER (WHERE b.resolved_at > $4 AND b.resolved_at <= $5),
-                             count(b.resolved_at) FILTER (WHERE b.resolved_at > $5 AND b.resolved_at <= $6),
-                             count(b.resolved_at) FILTER (WHERE b.resolved_at > $6)] AS weeks
+                SELECT p.id, p.name, w.weeks
                   FROM projects p
-                  LEFT JOIN bugs b ON b.project_id = p.id
-                                  AND b.resolved_at > $3 AND b.resolved_at <= $2
+                 CROSS JOIN LATERAL (
+                       SELECT ARRAY[count(*) FILTER (WHERE b.resolved_at <= $4),
+                                    count(*) FILTER (WHERE b.resolved_at > $4 AND b.resolved_at <= $5),
+                                    count(*) FILTER (WHERE b.resolved_at > $5 AND b.resolved_at <= $6),
+                                    count(*) FILTER (WHERE b.resolved_at > $6)] AS weeks
+                         FROM bugs b
+                        WHERE b.project_id = p.id AND b.resolved_at > $3 AND b.resolved_at <= $2) w
                  WHERE p.status = 'active'
-                 GROUP BY p.id, p.name
             ), trended AS (
                 SELECT *, weeks[1] + weeks[2] AS earlier, weeks[3] + weeks[4] AS recent FROM weekly
             ), rated AS (
@@ -49,7 +53,11 @@ impl Task<TasksConfig> for Velocity {
                        CASE WHEN earlier > 0 THEN round((recent - earlier) * 100.0 / earlier, 1) END AS change_pct
                   FROM trended
             )
-            SELECT put_snapshot($1, 'velocity',
+            -- The per-project list stays in the snapshot; only the summary
+            -- comes back (decision 75).
+            SELECT d - 'projects' AS "data!",
+                   jsonb_array_length(d -> 'projects')::int8 AS "projects!"
+              FROM put_snapshot($1, 'velocity',
                    jsonb_build_object(
                        'resolved_4w', (SELECT COALESCE(sum(earlier + recent), 0) FROM rated),
                        'trend_counts', COALESCE((SELECT jsonb_object_agg(trend, n)
@@ -59,7 +67,7 @@ impl Task<TasksConfig> for Velocity {
                                                  'per_week', round((earlier + recent) / 4.0, 2),
                                                  'trend', trend, 'change_pct', change_pct) ORDER BY id)
                                                FROM rated), '[]')),
-                   $2) AS "data!"
+                   $2) AS d
             "#,
             snapshot_hour(ctx.now),
             ctx.now,
@@ -72,8 +80,8 @@ impl Task<TasksConfig> for Velocity {
         .await
         .context("measuring velocity")?;
         Ok(TaskReport {
-            records_processed: data["projects"].as_array().map_or(0, |p| p.len() as i64),
-            details: json!({ "resolved_4w": data["resolved_4w"], "trend_counts": data["trend_counts"] }),
+            records_processed: row.projects,
+            details: json!({ "resolved_4w": row.data["resolved_4w"], "trend_counts": row.data["trend_counts"] }),
             ..TaskReport::default()
         })
     }

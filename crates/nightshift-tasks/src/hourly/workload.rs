@@ -34,6 +34,7 @@ impl Task<TasksConfig> for Workload {
             ), leveled AS (
                 SELECT *, workload_level(load) AS level FROM loads
             )
+            -- Only the counts come back; the hotspots stay in the snapshot.
             SELECT put_snapshot($1, 'workload',
                    jsonb_build_object(
                        'people', (SELECT count(*) FROM leveled),
@@ -47,7 +48,7 @@ impl Task<TasksConfig> for Workload {
                                                  'open_bugs', open_bugs, 'critical', critical)
                                              ORDER BY load DESC, id)
                                                FROM leveled WHERE level IN ('HIGH', 'CRITICAL')), '[]')),
-                   $2) AS "data!"
+                   $2) - 'hotspots' AS "data!"
             "#,
             snapshot_hour(ctx.now),
             ctx.now,
