@@ -410,3 +410,59 @@ async fn the_slack_channel_gets_one_post_per_run(pool: PgPool) {
     DeliverNotifications.run(&c).await.unwrap();
     // MockServer checks `.expect(1)` when dropped.
 }
+
+/// A pile larger than one pass (1,000 notices held in memory at once) still
+/// makes one digest per person: the later passes fold into the digests the
+/// first one wrote, and every notice ends up in its person's.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_pile_larger_than_a_pass_still_makes_one_digest_each(pool: PgPool) {
+    let t = team(&pool).await;
+    let people = vec![t.eli, t.ann, t.lead];
+    sqlx::query(
+        "INSERT INTO notices (user_id, channel, kind, urgency, headline, dedupe_key, created_at)
+         SELECT ($1::int8[])[1 + i % 3], 'email', 'reminder', 50, format('reminder %s', i),
+                format('pile:%s', i), $2
+           FROM generate_series(0, 2499) AS i",
+    )
+    .bind(&people)
+    .bind(t0())
+    .execute(&pool)
+    .await
+    .unwrap();
+    let c = ctx_with(&pool, t0(), runtime(), cfg(None));
+    let report = ComposeDigests.run(&c).await.unwrap();
+    assert_eq!(report.details["notices"], 2500, "{:?}", report.details);
+    assert_eq!(report.details["digests"], 3, "{:?}", report.details);
+    // Passes of 1,000, 1,000 and 500: the second and third fold into the three.
+    assert_eq!(report.details["folded"], 6, "{:?}", report.details);
+    assert!(!report.more_work);
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT recipient, subject FROM notifications ORDER BY recipient")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (
+                "ann@example.com".into(),
+                "[Nightshift] 833 reminders".into()
+            ),
+            (
+                "eli@example.com".into(),
+                "[Nightshift] 834 reminders".into()
+            ),
+            (
+                "mia@example.com".into(),
+                "[Nightshift] 833 reminders".into()
+            ),
+        ]
+    );
+    let left: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM notices WHERE status <> 'digested' OR notification_id IS NULL",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(left, 0);
+}

@@ -7,6 +7,7 @@
 
 mod compose;
 mod digest;
+mod digest_rows;
 pub mod outbox;
 mod refused;
 mod render;
