@@ -30,10 +30,12 @@ use crate::notices::SLACK;
 const MAX_NOTICES: i64 = 50_000;
 
 /// Notices held in memory at once. A backlog's first run at 1M bugs writes
-/// 3,484 summaries of about 1.2 KB; composed in one pass, the rows, their
-/// items, the rendered bodies and the encoded arrays took the route's peak
-/// RSS from 32 MB to 46 MB (docs/decisions.md, 75).
-const PASS_NOTICES: i64 = 1_000;
+/// 3,484 summaries of about 1.2 KB, and the run after it folds warnings into
+/// those digests while they wait. Composed in one pass, the rows, their
+/// items, the rendered bodies and their encoding took the route's peak heap
+/// to 36 MB (valgrind massif); a pass of 200 keeps what one pass holds to
+/// about a megabyte, at about 20 ms a pass (docs/decisions.md, 75).
+const PASS_NOTICES: i64 = 200;
 
 pub struct ComposeDigests;
 
@@ -114,8 +116,9 @@ struct Pass {
 
 /// One pass over the oldest pending notices, in one transaction: each is
 /// marked `digested` together with the row that carries it, so nothing is
-/// lost or told twice. A recipient met again by a later pass finds the
-/// digest this one wrote still waiting untried and has the items folded in.
+/// lost or told twice. The recipient a pass ends inside finds, in the next
+/// pass, the digest this one wrote still waiting untried, and has the rest
+/// of their items folded in.
 async fn compose_pass(ctx: &TaskContext<TasksConfig>) -> anyhow::Result<Pass> {
     let mut tx = ctx.pool.begin().await?;
     let rows = sqlx::query!(
@@ -126,7 +129,12 @@ async fn compose_pass(ctx: &TaskContext<TasksConfig>) -> anyhow::Result<Pass> {
           FROM notices n LEFT JOIN users u ON u.id = n.user_id
          WHERE n.status = 'pending'
            AND (n.channel = 'slack' OR n.address IS NOT NULL OR u.email IS NOT NULL)
-         ORDER BY n.id
+         -- Recipient by recipient, so only the one a pass ends inside is
+         -- met again (and re-rendered) by the next pass. In order of age,
+         -- every pass met hundreds of people again and re-sent their whole
+         -- digests: 3,962 refolds for 3,484 people at 1M bugs, and the
+         -- encoded bodies grew the connection's buffer to 12.5 MB.
+         ORDER BY n.channel, lower(COALESCE(u.email, n.address, 'slack')), n.id
          LIMIT $1
            FOR UPDATE OF n SKIP LOCKED
         "#,
