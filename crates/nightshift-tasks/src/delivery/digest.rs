@@ -123,20 +123,28 @@ async fn compose_pass(ctx: &TaskContext<TasksConfig>) -> anyhow::Result<Pass> {
     let mut tx = ctx.pool.begin().await?;
     let rows = sqlx::query!(
         r#"
+        -- Recipient by recipient (a person is one user_id, an outside
+        -- address one address, the channel the NULLs at the end), so only
+        -- the one a pass ends inside is met again by the next pass. In order
+        -- of age every pass met hundreds of people again and re-rendered
+        -- their whole digests: 3,962 folds for 3,484 people at 1M bugs, the
+        -- encoded bodies 12.5 MB of one connection's buffer. The pass picks
+        -- ids first: sorting whole rows spilled to disk on every pass.
+        WITH picked AS (
+            SELECT n.id
+              FROM notices n LEFT JOIN users u ON u.id = n.user_id
+             WHERE n.status = 'pending'
+               AND (n.channel = 'slack' OR n.address IS NOT NULL OR u.email IS NOT NULL)
+             ORDER BY n.user_id, n.address, n.id
+             LIMIT $1
+               FOR UPDATE OF n SKIP LOCKED
+        )
         SELECT n.id, n.channel, COALESCE(u.email, n.address, 'slack') AS "address!",
                u.name AS "name?", n.kind, n.urgency, n.critical, n.headline, n.details,
                n.created_at
-          FROM notices n LEFT JOIN users u ON u.id = n.user_id
-         WHERE n.status = 'pending'
-           AND (n.channel = 'slack' OR n.address IS NOT NULL OR u.email IS NOT NULL)
-         -- Recipient by recipient, so only the one a pass ends inside is
-         -- met again (and re-rendered) by the next pass. In order of age,
-         -- every pass met hundreds of people again and re-sent their whole
-         -- digests: 3,962 refolds for 3,484 people at 1M bugs, and the
-         -- encoded bodies grew the connection's buffer to 12.5 MB.
-         ORDER BY n.channel, lower(COALESCE(u.email, n.address, 'slack')), n.id
-         LIMIT $1
-           FOR UPDATE OF n SKIP LOCKED
+          FROM picked JOIN notices n ON n.id = picked.id
+          LEFT JOIN users u ON u.id = n.user_id
+         ORDER BY n.id
         "#,
         PASS_NOTICES,
     )
