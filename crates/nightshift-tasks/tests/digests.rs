@@ -433,9 +433,10 @@ async fn a_pile_larger_than_a_pass_still_makes_one_digest_each(pool: PgPool) {
     let report = ComposeDigests.run(&c).await.unwrap();
     assert_eq!(report.details["notices"], 2500, "{:?}", report.details);
     assert_eq!(report.details["digests"], 3, "{:?}", report.details);
-    // Thirteen passes of 200 (the last 100), recipient by recipient (Ann
-    // 833, Eli 834, Mia 833): each person's notices span five passes, the
-    // first begins their digest and the four after it fold into it.
+    // Thirteen passes of 200 (the last 100), recipient by recipient in the
+    // order of their ids (Mia 833, Eli 834, Ann 833): each person's notices
+    // span five passes, the first begins their digest and the four after it
+    // fold into it.
     assert_eq!(report.details["folded"], 12, "{:?}", report.details);
     assert!(!report.more_work);
     let rows: Vec<(String, String)> =

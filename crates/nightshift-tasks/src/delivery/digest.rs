@@ -34,7 +34,8 @@ const MAX_NOTICES: i64 = 50_000;
 /// those digests while they wait. Composed in one pass, the rows, their
 /// items, the rendered bodies and their encoding took the route's peak heap
 /// to 36 MB (valgrind massif); a pass of 200 keeps what one pass holds to
-/// about a megabyte, at about 20 ms a pass (docs/decisions.md, 75).
+/// about a megabyte. That backlog then takes 45 passes, 3.3 s in all against
+/// 1 s in one pass (docs/decisions.md, 75; BENCHMARKS.md, hourly).
 const PASS_NOTICES: i64 = 200;
 
 pub struct ComposeDigests;
@@ -114,9 +115,9 @@ struct Pass {
     folded: i64,
 }
 
-/// One pass over the oldest pending notices, in one transaction: each is
-/// marked `digested` together with the row that carries it, so nothing is
-/// lost or told twice. The recipient a pass ends inside finds, in the next
+/// One pass over the next PASS_NOTICES pending notices in recipient order,
+/// in one transaction: each is marked `digested` together with the row that
+/// carries it, so nothing is lost or told twice. The recipient a pass ends inside finds, in the next
 /// pass, the digest this one wrote still waiting untried, and has the rest
 /// of their items folded in.
 async fn compose_pass(ctx: &TaskContext<TasksConfig>) -> anyhow::Result<Pass> {
