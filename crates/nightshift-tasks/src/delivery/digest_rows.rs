@@ -15,12 +15,19 @@ pub(super) async fn fold(
     tx: &mut sqlx::PgConnection,
     by: &mut BTreeMap<Key, Recipient>,
 ) -> anyhow::Result<()> {
-    let (channels, keys): (Vec<String>, Vec<String>) = by.keys().cloned().unzip();
+    let (mut channels, keys): (Vec<String>, Vec<String>) = by.keys().cloned().unzip();
+    channels.sort_unstable();
+    channels.dedup();
+    // Two arrays, not a join with UNNEST: while `notifications` still has
+    // the statistics of an empty table (a backlog's first run), the join was
+    // planned as a nested loop scanning the table once per key, 40 ms a pass
+    // at 1M bugs against 2.5 ms with fresh statistics. `= ANY` is at worst
+    // one scan with hashed arrays. The pair is matched exactly below.
     let open = sqlx::query!(
         r#"
         SELECT id, channel, lower(recipient) AS "key!" FROM notifications
          WHERE kind = 'digest' AND status = 'pending' AND attempts = 0
-           AND (channel, lower(recipient)) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))
+           AND channel = ANY($1) AND lower(recipient) = ANY($2)
          ORDER BY id
            FOR UPDATE SKIP LOCKED
         "#,
