@@ -56,6 +56,40 @@ async fn revenue_is_exact_and_blockers_apart(pool: PgPool) {
         count(&pool, "SELECT count(*) FROM hourly_snapshots").await,
         1
     );
+    // The next hour, nothing moved: the same snapshot, reused (issue 19).
+    let r = RevenueAtRisk
+        .run(&ctx(&pool, t0() + Duration::hours(1)))
+        .await
+        .unwrap();
+    assert_eq!(r.details["reused"], true);
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(DISTINCT data) FROM hourly_snapshots HAVING count(*) = 2"
+        )
+        .await,
+        1
+    );
+    // A changed amount is rebuilt.
+    sqlx::query(
+        "UPDATE bugs SET revenue_impact_daily = 2000 WHERE project_id = $1 AND status = 'open'",
+    )
+    .bind(b)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let r = RevenueAtRisk
+        .run(&ctx(&pool, t0() + Duration::hours(2)))
+        .await
+        .unwrap();
+    assert_eq!(r.details["reused"], false);
+    let total: String = sqlx::query_scalar(
+        "SELECT data->>'total' FROM hourly_snapshots ORDER BY hour DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(total, "2000.30");
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -157,4 +191,74 @@ async fn dashboard_view_refreshes(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!((open, critical, revenue.as_str()), (1, 1, "12.50"));
+}
+
+/// Issue 19: a quiet hour takes the latest workload snapshot instead of
+/// rebuilding it, and it is the snapshot a rebuild would write; a renamed
+/// person or a new bug makes the next hour rebuild.
+#[sqlx::test(migrations = "../../migrations")]
+async fn workload_reuses_a_quiet_hour_only(pool: PgPool) {
+    let p = project(&pool, "Delta", None).await;
+    let busy = user(&pool, "Bo", "engineer", None).await;
+    let idle = user(&pool, "Ida", "engineer", None).await;
+    for _ in 0..3 {
+        let mut x = Bug::new(p, "critical", t0());
+        x.assignee = Some(busy);
+        bug(&pool, x).await;
+    }
+    let run = |h: i64| {
+        let pool = pool.clone();
+        async move {
+            let r = Workload
+                .run(&ctx(&pool, t0() + Duration::hours(h)))
+                .await
+                .unwrap();
+            r.details["reused"].as_bool().unwrap()
+        }
+    };
+    let data = |h: i64| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, serde_json::Value>(
+                "SELECT data FROM hourly_snapshots
+                  WHERE kind = 'workload' AND hour = date_trunc('hour', $1::timestamptz, 'UTC')",
+            )
+            .bind(t0() + Duration::hours(h))
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert!(!run(0).await, "the first hour has nothing to reuse");
+    assert!(run(1).await, "nothing moved in the hour");
+    assert_eq!(data(0).await, data(1).await);
+    assert_eq!(data(1).await["hotspots"][0]["name"], "Bo");
+    // What the quiet hour stored is what a rebuild of it writes.
+    let reused = data(1).await;
+    sqlx::query("UPDATE hourly_snapshots SET inputs = NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(!run(1).await, "no digest, no reuse");
+    assert_eq!(data(1).await, reused);
+
+    sqlx::query("UPDATE users SET name = 'Bo Renamed' WHERE id = $1")
+        .bind(busy)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(!run(2).await, "a renamed person is a change");
+    assert_eq!(data(2).await["hotspots"][0]["name"], "Bo Renamed");
+    assert!(run(3).await);
+
+    for _ in 0..3 {
+        let mut x = Bug::new(p, "critical", t0());
+        x.assignee = Some(idle);
+        bug(&pool, x).await;
+    }
+    assert!(!run(4).await, "new bugs move a load");
+    assert_eq!(
+        data(4).await["levels"],
+        serde_json::json!({ "LOW": 0, "MODERATE": 0, "HIGH": 2, "CRITICAL": 0 })
+    );
 }

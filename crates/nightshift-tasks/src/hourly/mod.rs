@@ -19,6 +19,26 @@ pub fn snapshot_hour(now: DateTime<Utc>) -> DateTime<Utc> {
     now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now)
 }
 
+/// The kind's latest snapshot, stored for this hour too, when what it is
+/// computed from has not moved since (the digest `snapshot_inputs`,
+/// migrations/20261203000600_snapshot_inputs.sql); `None` when the task must
+/// compute. `list` is the key the task keeps out of what comes back.
+pub(crate) async fn reuse_snapshot(
+    ctx: &nightshift_core::TaskContext<crate::TasksConfig>,
+    kind: &str,
+    list: &str,
+) -> Result<Option<serde_json::Value>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT reuse_snapshot($1, $2, $3) - $4::text AS data"#,
+        snapshot_hour(ctx.now),
+        kind,
+        ctx.now,
+        list,
+    )
+    .fetch_one(&ctx.pool)
+    .await
+}
+
 /// Rows a statement must change before `bugs` is vacuumed and analyzed at
 /// once: a first run over a backlog rewrites most open bugs' `risk_next_at`
 /// and `escalate_at`, and until autovacuum comes by, the stale statistics

@@ -3,13 +3,15 @@
 //! never a float); the hour's snapshot holds the breakdown. It reads the
 //! per-project totals that triggers keep (`open_bugs_by_project`,
 //! migrations/20261203000300_open_bug_rollups.sql), not every open bug.
+//! An hour whose projects and totals are those of the latest snapshot (same
+//! digest, `snapshot_inputs`) takes that snapshot instead of rebuilding it.
 
 use crate::TasksConfig;
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
 
-use super::snapshot_hour;
+use super::{reuse_snapshot, snapshot_hour};
 
 pub struct RevenueAtRisk;
 
@@ -20,7 +22,27 @@ impl Task<TasksConfig> for RevenueAtRisk {
     }
 
     async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
-        let data = sqlx::query_scalar!(
+        let reused = reuse_snapshot(ctx, "revenue_at_risk", "projects")
+            .await
+            .context("reusing the revenue snapshot")?;
+        let was_reused = reused.is_some();
+        let data = match reused {
+            Some(data) => data,
+            None => compute(ctx).await?,
+        };
+        Ok(TaskReport {
+            records_processed: data["projects_at_risk"].as_i64().unwrap_or(0),
+            details: json!({ "total": data["total"], "blockers": data["blockers"],
+                             "projects_at_risk": data["projects_at_risk"], "reused": was_reused }),
+            ..TaskReport::default()
+        })
+    }
+}
+
+/// Every project's revenue at risk, stored with the digest of the inputs
+/// read in the same statement.
+async fn compute(ctx: &TaskContext<TasksConfig>) -> anyhow::Result<serde_json::Value> {
+    sqlx::query_scalar!(
             r#"
             WITH per_project AS (
                 -- A project with no blocker at risk says 0, not 0.00, as
@@ -44,19 +66,12 @@ impl Task<TasksConfig> for RevenueAtRisk {
                                                  'blockers', blockers, 'bugs', bugs)
                                              ORDER BY total DESC, id)
                                                FROM per_project), '[]')),
-                   $2) - 'projects' AS "data!"
+                   $2, snapshot_inputs('revenue_at_risk')) - 'projects' AS "data!"
             "#,
             snapshot_hour(ctx.now),
             ctx.now,
         )
         .fetch_one(&ctx.pool)
         .await
-        .context("measuring revenue at risk")?;
-        Ok(TaskReport {
-            records_processed: data["projects_at_risk"].as_i64().unwrap_or(0),
-            details: json!({ "total": data["total"], "blockers": data["blockers"],
-                             "projects_at_risk": data["projects_at_risk"] }),
-            ..TaskReport::default()
-        })
-    }
+        .context("measuring revenue at risk")
 }

@@ -4,13 +4,15 @@
 //! MODERATE from 10, HIGH from 20, CRITICAL from 35. Loads come from the
 //! per-assignee totals that triggers keep (`open_bugs_by_assignee`,
 //! migrations/20261203000300_open_bug_rollups.sql), not from every open bug.
+//! An hour whose people and totals are those of the latest snapshot (same
+//! digest, `snapshot_inputs`) takes that snapshot instead of rebuilding it.
 
 use crate::TasksConfig;
 use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
 
-use super::snapshot_hour;
+use super::{reuse_snapshot, snapshot_hour};
 
 pub struct Workload;
 
@@ -21,7 +23,28 @@ impl Task<TasksConfig> for Workload {
     }
 
     async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
-        let data = sqlx::query_scalar!(
+        // A quiet hour moved no one's load: the latest snapshot is this
+        // hour's too.
+        let reused = reuse_snapshot(ctx, "workload", "hotspots")
+            .await
+            .context("reusing the workload snapshot")?;
+        let was_reused = reused.is_some();
+        let data = match reused {
+            Some(data) => data,
+            None => compute(ctx).await?,
+        };
+        Ok(TaskReport {
+            records_processed: data["people"].as_i64().unwrap_or(0),
+            details: json!({ "levels": data["levels"], "reused": was_reused }),
+            ..TaskReport::default()
+        })
+    }
+}
+
+/// Every person's load and level, stored with the digest of the inputs read
+/// in the same statement.
+async fn compute(ctx: &TaskContext<TasksConfig>) -> anyhow::Result<serde_json::Value> {
+    sqlx::query_scalar!(
             r#"
             WITH loads AS (
                 SELECT u.id, u.name,
@@ -48,18 +71,12 @@ impl Task<TasksConfig> for Workload {
                                                  'open_bugs', open_bugs, 'critical', critical)
                                              ORDER BY load DESC, id)
                                                FROM leveled WHERE level IN ('HIGH', 'CRITICAL')), '[]')),
-                   $2) - 'hotspots' AS "data!"
+                   $2, snapshot_inputs('workload')) - 'hotspots' AS "data!"
             "#,
             snapshot_hour(ctx.now),
             ctx.now,
         )
         .fetch_one(&ctx.pool)
         .await
-        .context("measuring workload")?;
-        Ok(TaskReport {
-            records_processed: data["people"].as_i64().unwrap_or(0),
-            details: json!({ "levels": data["levels"] }),
-            ..TaskReport::default()
-        })
-    }
+        .context("measuring workload")
 }
