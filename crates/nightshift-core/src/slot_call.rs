@@ -53,7 +53,7 @@ pub async fn resolve(
         return Ok(None);
     };
     let run = sqlx::query!(
-        r#"SELECT job_type, slot, coalesce(follow_up, 'retry') AS "kind!",
+        r#"SELECT job_type, slot, follow_up,
                   result -> 'follow_up' ->> 'from_task' AS from_task
              FROM job_history WHERE id = $1"#,
         id
@@ -74,7 +74,13 @@ pub async fn resolve(
     };
     // A stale call for a follow-up already taken (or expired) reaches the
     // claim, which answers it as a duplicate of the slot.
-    let kind = FollowUpKind::parse(&run.kind).unwrap_or(FollowUpKind::Retry);
+    // A run that asked for nothing (or for a kind this build does not know)
+    // is followed up as a retry, the one default.
+    let kind = run
+        .follow_up
+        .as_deref()
+        .and_then(FollowUpKind::parse)
+        .unwrap_or(FollowUpKind::Retry);
     Ok(Some(SlotCall {
         slot,
         trigger: kind.into(),
