@@ -2,6 +2,7 @@
 //! first, then risk before escalation, measures before the alerts that read
 //! them, the dashboard after everything it shows, reminders last.
 
+use anyhow::Context;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
 pub mod alerts;
@@ -19,16 +20,18 @@ pub fn snapshot_hour(now: DateTime<Utc>) -> DateTime<Utc> {
     now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now)
 }
 
-/// The kind's latest snapshot, stored for this hour too, when what it is
-/// computed from has not moved since (the digest `snapshot_inputs`,
-/// migrations/20261203000600_snapshot_inputs.sql); `None` when the task must
-/// compute. `list` is the key the task keeps out of what comes back.
-pub(crate) async fn reuse_snapshot(
+/// The hour's snapshot of `kind`, and whether it was reused: the latest
+/// snapshot, stored for this hour too, when what it is computed from has not
+/// moved since (the digest `snapshot_inputs`,
+/// migrations/20261203000600_snapshot_inputs.sql); else what `compute`
+/// stores (it runs only then). `list` is the key kept out of what comes back.
+pub(crate) async fn reuse_or_compute(
     ctx: &nightshift_core::TaskContext<crate::TasksConfig>,
     kind: &str,
     list: &str,
-) -> Result<Option<serde_json::Value>, sqlx::Error> {
-    sqlx::query_scalar!(
+    compute: impl std::future::Future<Output = anyhow::Result<serde_json::Value>>,
+) -> anyhow::Result<(serde_json::Value, bool)> {
+    let reused = sqlx::query_scalar!(
         r#"SELECT reuse_snapshot($1, $2, $3) - $4::text AS data"#,
         snapshot_hour(ctx.now),
         kind,
@@ -37,6 +40,11 @@ pub(crate) async fn reuse_snapshot(
     )
     .fetch_one(&ctx.pool)
     .await
+    .with_context(|| format!("reusing the {kind} snapshot"))?;
+    match reused {
+        Some(data) => Ok((data, true)),
+        None => Ok((compute.await?, false)),
+    }
 }
 
 /// Rows a statement must change before `bugs` is vacuumed and analyzed at

@@ -11,7 +11,7 @@ use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
 
-use super::{reuse_snapshot, snapshot_hour};
+use super::{reuse_or_compute, snapshot_hour};
 
 pub struct RevenueAtRisk;
 
@@ -22,18 +22,12 @@ impl Task<TasksConfig> for RevenueAtRisk {
     }
 
     async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
-        let reused = reuse_snapshot(ctx, "revenue_at_risk", "projects")
-            .await
-            .context("reusing the revenue snapshot")?;
-        let was_reused = reused.is_some();
-        let data = match reused {
-            Some(data) => data,
-            None => compute(ctx).await?,
-        };
+        let (data, reused) =
+            reuse_or_compute(ctx, "revenue_at_risk", "projects", compute(ctx)).await?;
         Ok(TaskReport {
             records_processed: data["projects_at_risk"].as_i64().unwrap_or(0),
             details: json!({ "total": data["total"], "blockers": data["blockers"],
-                             "projects_at_risk": data["projects_at_risk"], "reused": was_reused }),
+                             "projects_at_risk": data["projects_at_risk"], "reused": reused }),
             ..TaskReport::default()
         })
     }

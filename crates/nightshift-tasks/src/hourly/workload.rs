@@ -12,7 +12,7 @@ use anyhow::Context;
 use nightshift_core::{Task, TaskContext, TaskReport};
 use serde_json::json;
 
-use super::{reuse_snapshot, snapshot_hour};
+use super::{reuse_or_compute, snapshot_hour};
 
 pub struct Workload;
 
@@ -25,17 +25,10 @@ impl Task<TasksConfig> for Workload {
     async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
         // A quiet hour moved no one's load: the latest snapshot is this
         // hour's too.
-        let reused = reuse_snapshot(ctx, "workload", "hotspots")
-            .await
-            .context("reusing the workload snapshot")?;
-        let was_reused = reused.is_some();
-        let data = match reused {
-            Some(data) => data,
-            None => compute(ctx).await?,
-        };
+        let (data, reused) = reuse_or_compute(ctx, "workload", "hotspots", compute(ctx)).await?;
         Ok(TaskReport {
             records_processed: data["people"].as_i64().unwrap_or(0),
-            details: json!({ "levels": data["levels"], "reused": was_reused }),
+            details: json!({ "levels": data["levels"], "reused": reused }),
             ..TaskReport::default()
         })
     }
