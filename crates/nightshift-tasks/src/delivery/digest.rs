@@ -117,9 +117,9 @@ struct Pass {
 
 /// One pass over the next PASS_NOTICES pending notices in recipient order,
 /// in one transaction: each is marked `digested` together with the row that
-/// carries it, so nothing is lost or told twice. The recipient a pass ends inside finds, in the next
-/// pass, the digest this one wrote still waiting untried, and has the rest
-/// of their items folded in.
+/// carries it, so nothing is lost or told twice. The recipient a pass ends
+/// inside finds, in the next pass, the digest this one wrote still waiting
+/// untried, and has the rest of their items folded in.
 async fn compose_pass(ctx: &TaskContext<TasksConfig>) -> anyhow::Result<Pass> {
     let mut tx = ctx.pool.begin().await?;
     let rows = sqlx::query!(
