@@ -101,15 +101,15 @@ async fn a_deployment_comes_back_from_its_export_row_for_row(pool: PgPool) {
     let backup = tempfile::tempdir().unwrap();
     env.export_url = backup.path().display().to_string();
     env.export_with_archive = true;
-    let ctx = TaskContext::new(
+    let ctx = TaskContext::with_client(
         pool.clone(),
         t0(),
         "daily_sync",
         Arc::clone(&t.app.cfg),
         t.app.specs(),
+        t.app.http.clone(),
     )
     .with_budget(Duration::from_secs(60))
-    .with_http(t.app.http.clone())
     .with_env(Arc::new(env));
     let report = Export::default().run(&ctx).await.unwrap();
     assert!(!report.more_work);

@@ -45,16 +45,16 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
         env.export_url = to;
     }
     env.export_with_archive |= args.with_archive;
-    let ctx = TaskContext::new(
+    let ctx = TaskContext::with_client(
         pool,
         app.clock.now(),
         "daily_sync",
         Arc::clone(&app.cfg),
         app.specs(),
+        app.http.clone(),
     )
     // An operator's run has no platform timeout to stay under.
     .with_budget(Duration::from_secs(24 * 3600))
-    .with_http(app.http.clone())
     .with_env(Arc::new(env));
     let report = Export::default().run(&ctx).await?;
     if report.more_work {

@@ -76,15 +76,30 @@ impl<E> Clone for TaskContext<E> {
 impl TaskContext {
     /// A context with defaults: a fresh run id that no ledger row has (so
     /// nothing it writes is fenced: `nightshift seed`, bench, a test), the
-    /// run's clock starting at `now`, an hour to its deadline, the shared
-    /// HTTP client. The runner sets the rest from its plan
-    /// (crates/nightshift-core/src/runner.rs).
+    /// run's clock starting at `now`, an hour to its deadline, a new HTTP
+    /// client ([`http_client`]).
     pub fn new(
         pool: PgPool,
         now: DateTime<Utc>,
         job_type: &'static str,
         cfg: Arc<Config>,
         routes: Arc<[RouteSpec]>,
+    ) -> Self {
+        Self::with_client(pool, now, job_type, cfg, routes, http_client())
+    }
+
+    /// The same defaults over a client the caller already holds (the app's).
+    /// Building one loads the system's root certificates (the workspace's
+    /// reqwest has `rustls-tls-native-roots`): 4-5 ms, which the runner paid
+    /// before every task of every run until it passed its plan's client here
+    /// (crates/nightshift-core/src/runner.rs; docs/decisions.md, 77).
+    pub fn with_client(
+        pool: PgPool,
+        now: DateTime<Utc>,
+        job_type: &'static str,
+        cfg: Arc<Config>,
+        routes: Arc<[RouteSpec]>,
+        http: reqwest::Client,
     ) -> Self {
         Self {
             pool,
@@ -95,7 +110,7 @@ impl TaskContext {
             job_type,
             cfg,
             routes,
-            http: http_client(),
+            http,
             worker: false,
             follow_up: None,
             env: Arc::new(()),
@@ -125,11 +140,6 @@ impl<E> TaskContext<E> {
     /// The deadline `budget` from now.
     pub fn with_budget(mut self, budget: Duration) -> Self {
         self.deadline = Instant::now() + budget;
-        self
-    }
-
-    pub fn with_http(mut self, http: reqwest::Client) -> Self {
-        self.http = http;
         self
     }
 

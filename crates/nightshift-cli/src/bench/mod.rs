@@ -67,14 +67,14 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
 /// What a task gets from the runtime, built by hand for a bare call.
 pub(crate) fn bare_context(app: &Arc<App>, pool: &sqlx::PgPool, route: &str) -> TaskContext {
     let spec = app.route(route).expect("known route").spec.clone();
-    TaskContext::new(
+    TaskContext::with_client(
         pool.clone(),
         chrono::Utc::now(),
         spec.job_type,
         app.cfg.clone(),
         app.specs(),
+        app.http.clone(),
     )
-    .with_http(app.http.clone())
 }
 
 pub(crate) fn ms(d: Duration) -> f64 {
