@@ -70,6 +70,60 @@ async fn alert_raised_once_resolved_and_raised_again(pool: PgPool) {
     assert_eq!(count(&pool, "SELECT count(*) FROM notices").await, 4);
 }
 
+/// An alert that lasts is the same row from run to run: seen again, its
+/// title, details and `last_seen_at` follow the condition, `raised_at` and
+/// the announcement stay those of the first sighting.
+#[sqlx::test(migrations = "../../migrations")]
+async fn an_alert_that_lasts_is_refreshed_in_place(pool: PgPool) {
+    let owner = user(&pool, "Olga", "manager", None).await;
+    let p = project(&pool, "Checkout", Some(owner)).await;
+    bug(&pool, Bug::new(p, "critical", t0() - Duration::minutes(30))).await;
+    let ctx = |at| ctx_with_cfg(&pool, at, TasksConfig::default());
+    Alerts.run(&ctx(t0())).await.unwrap();
+    let key = format!("alerts:unassigned_critical:{p}");
+    let row = || {
+        sqlx::query_as::<_, (i64, String, serde_json::Value, chrono::DateTime<Utc>, chrono::DateTime<Utc>)>(
+            "SELECT id, title, details, raised_at, last_seen_at FROM alerts WHERE dedupe_key = $1 AND status = 'open'",
+        )
+        .bind(&key)
+        .fetch_one(&pool)
+    };
+    let (id, title, _, raised, seen) = row().await.unwrap();
+    assert_eq!((raised, seen), (t0(), t0()));
+    assert!(
+        title.contains("1 critical bug(s) without an assignee"),
+        "{title}"
+    );
+
+    bug(&pool, Bug::new(p, "critical", t0())).await;
+    let later = t0() + Duration::hours(1);
+    let second = Alerts.run(&ctx(later)).await.unwrap();
+    assert_eq!(
+        (
+            second.details["raised"].as_i64(),
+            second.details["resolved"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
+    let (id2, title2, details2, raised2, seen2) = row().await.unwrap();
+    assert_eq!((id2, raised2, seen2), (id, t0(), later));
+    assert!(
+        title2.contains("2 critical bug(s) without an assignee"),
+        "{title2}"
+    );
+    assert_eq!(details2["count"], 2);
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM alerts WHERE source = 'alerts'").await,
+        1,
+        "one row per lasting condition"
+    );
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM notices").await,
+        1,
+        "announced once, to the owner"
+    );
+}
+
 #[sqlx::test(migrations = "../../migrations")]
 async fn revenue_threshold_and_breach_alerts(pool: PgPool) {
     let p = project(&pool, "Billing", None).await;
