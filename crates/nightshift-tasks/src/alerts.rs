@@ -50,75 +50,97 @@ impl AlertSync {
     }
 }
 
-/// Makes the open alerts of `source` equal to `findings`, in one statement:
-/// an open alert seen again is refreshed in place, a new one is raised, and
-/// an open one not seen is resolved.
+/// Makes the open alerts of `source` equal to `findings`: an open alert seen
+/// again is refreshed in place, a new one is raised, an open one not seen is
+/// resolved.
 ///
-/// An UPDATE of the open alerts, then an INSERT of the keys it did not find,
-/// not one `INSERT … ON CONFLICT DO UPDATE`: the upsert's speculative insert
-/// and conflict check per row made refreshing 1,500 open alerts 11 ms, the
-/// UPDATE alone 3.7 ms (a 200k-bug copy; docs/decisions.md, 77). The INSERT
-/// keeps `ON CONFLICT DO NOTHING` for a concurrent run that raised the same
-/// key first: that run raised it, so this one reports neither.
+/// Refreshing is an UPDATE of the open alerts by key, and only the keys it
+/// did not find are inserted: one `INSERT … ON CONFLICT DO UPDATE` of every
+/// finding paid a speculative insert and a conflict check per row, 11 ms for
+/// 1,500 lasting alerts against 3.7 ms for the UPDATE (a 200k-bug copy;
+/// docs/decisions.md, 77). Each statement reaches the rows through the
+/// unique key or the `NOT (… = ANY …)` filter, never an anti-join of the
+/// findings against a table: right after a first run has raised 1,500
+/// alerts, `alerts` still has the statistics of an empty table, and the
+/// planner nested such a join loop over loop (280 ms). The INSERT keeps `ON
+/// CONFLICT DO NOTHING` for a concurrent run that raised the same key first;
+/// that run raised it, so this one reports neither.
 pub async fn sync(
     pool: &PgPool,
     source: &str,
     now: DateTime<Utc>,
     findings: &[Finding],
 ) -> Result<AlertSync, sqlx::Error> {
-    let col = |f: fn(&Finding) -> String| findings.iter().map(f).collect::<Vec<_>>();
-    let details: Vec<Value> = findings.iter().map(|f| f.details.clone()).collect();
-    let projects: Vec<Option<i64>> = findings.iter().map(|f| f.project_id).collect();
-    let rows = sqlx::query!(
-        r#"
-        WITH f AS (
-            SELECT * FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                                 $8::jsonb[], $9::int8[])
-                   AS f(k, kind, sev, title, msg, det, pid)
-        ), seen AS (
+    let mut out = AlertSync::default();
+    let keys: Vec<String> = findings.iter().map(|f| f.dedupe_key.clone()).collect();
+    if !findings.is_empty() {
+        let col = |f: fn(&Finding) -> String| findings.iter().map(f).collect::<Vec<_>>();
+        let details: Vec<Value> = findings.iter().map(|f| f.details.clone()).collect();
+        out.still_open = sqlx::query_scalar!(
+            r#"
             UPDATE alerts a
-               SET last_seen_at = $2, severity = f.sev, title = f.title, message = f.msg,
+               SET last_seen_at = $1, severity = f.sev, title = f.title, message = f.msg,
                    details = f.det
-              FROM f
+              FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])
+                   AS f(k, sev, title, msg, det)
              WHERE a.dedupe_key = f.k AND a.status = 'open'
             RETURNING a.dedupe_key
-        ), raised AS (
-            INSERT INTO alerts (dedupe_key, source, kind, severity, title, message, details,
-                                project_id, status, raised_at, last_seen_at)
-            SELECT k, $1, kind, sev, title, msg, det, pid, 'open', $2, $2
-              FROM f
-             WHERE NOT EXISTS (SELECT 1 FROM seen s WHERE s.dedupe_key = f.k)
-            ON CONFLICT (dedupe_key) WHERE status = 'open' DO NOTHING
-            RETURNING dedupe_key
-        ), resolved AS (
-            UPDATE alerts SET status = 'resolved', resolved_at = $2
-             WHERE source = $1 AND status = 'open'
-               AND NOT EXISTS (SELECT 1 FROM f WHERE f.k = alerts.dedupe_key)
-            RETURNING dedupe_key
+            "#,
+            now,
+            &keys,
+            &col(|f| f.severity.to_owned()),
+            &col(|f| f.title.clone()),
+            &col(|f| f.message.clone()),
+            &details,
         )
-        SELECT dedupe_key AS "key!", 'seen' AS "state!" FROM seen
-        UNION ALL SELECT dedupe_key, 'raised' FROM raised
-        UNION ALL SELECT dedupe_key, 'resolved' FROM resolved
+        .fetch_all(pool)
+        .await?;
+        let seen: std::collections::HashSet<&str> =
+            out.still_open.iter().map(String::as_str).collect();
+        let new: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| !seen.contains(f.dedupe_key.as_str()))
+            .collect();
+        if !new.is_empty() {
+            let col = |f: fn(&Finding) -> String| new.iter().map(|x| f(x)).collect::<Vec<_>>();
+            let details: Vec<Value> = new.iter().map(|f| f.details.clone()).collect();
+            let projects: Vec<Option<i64>> = new.iter().map(|f| f.project_id).collect();
+            out.raised = sqlx::query_scalar!(
+                r#"
+                INSERT INTO alerts (dedupe_key, source, kind, severity, title, message, details,
+                                    project_id, status, raised_at, last_seen_at)
+                SELECT k, $1, kind, sev, title, msg, det, pid, 'open', $2, $2
+                  FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                              $8::jsonb[], $9::int8[])
+                       AS f(k, kind, sev, title, msg, det, pid)
+                ON CONFLICT (dedupe_key) WHERE status = 'open' DO NOTHING
+                RETURNING dedupe_key
+                "#,
+                source,
+                now,
+                &col(|f| f.dedupe_key.clone()),
+                &col(|f| f.kind.to_owned()),
+                &col(|f| f.severity.to_owned()),
+                &col(|f| f.title.clone()),
+                &col(|f| f.message.clone()),
+                &details,
+                &projects as &[Option<i64>],
+            )
+            .fetch_all(pool)
+            .await?;
+        }
+    }
+    out.resolved = sqlx::query_scalar!(
+        r#"
+        UPDATE alerts SET status = 'resolved', resolved_at = $2
+         WHERE source = $1 AND status = 'open' AND NOT (dedupe_key = ANY($3))
+        RETURNING dedupe_key
         "#,
         source,
         now,
-        &col(|f| f.dedupe_key.clone()),
-        &col(|f| f.kind.to_owned()),
-        &col(|f| f.severity.to_owned()),
-        &col(|f| f.title.clone()),
-        &col(|f| f.message.clone()),
-        &details,
-        &projects as &[Option<i64>],
+        &keys,
     )
     .fetch_all(pool)
     .await?;
-    let mut out = AlertSync::default();
-    for row in rows {
-        match row.state.as_str() {
-            "raised" => out.raised.push(row.key),
-            "resolved" => out.resolved.push(row.key),
-            _ => out.still_open.push(row.key),
-        }
-    }
     Ok(out)
 }
