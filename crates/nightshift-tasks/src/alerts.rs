@@ -72,10 +72,9 @@ pub async fn sync(
     findings: &[Finding],
 ) -> Result<AlertSync, sqlx::Error> {
     let mut out = AlertSync::default();
-    let keys: Vec<String> = findings.iter().map(|f| f.dedupe_key.clone()).collect();
+    let all: Vec<&Finding> = findings.iter().collect();
+    let keys = column(&all, |f| f.dedupe_key.clone());
     if !findings.is_empty() {
-        let col = |f: fn(&Finding) -> String| findings.iter().map(f).collect::<Vec<_>>();
-        let details: Vec<Value> = findings.iter().map(|f| f.details.clone()).collect();
         out.still_open = sqlx::query_scalar!(
             r#"
             UPDATE alerts a
@@ -88,10 +87,10 @@ pub async fn sync(
             "#,
             now,
             &keys,
-            &col(|f| f.severity.to_owned()),
-            &col(|f| f.title.clone()),
-            &col(|f| f.message.clone()),
-            &details,
+            &column(&all, |f| f.severity.to_owned()),
+            &column(&all, |f| f.title.clone()),
+            &column(&all, |f| f.message.clone()),
+            &details(&all),
         )
         .fetch_all(pool)
         .await?;
@@ -102,8 +101,6 @@ pub async fn sync(
             .filter(|f| !seen.contains(f.dedupe_key.as_str()))
             .collect();
         if !new.is_empty() {
-            let col = |f: fn(&Finding) -> String| new.iter().map(|x| f(x)).collect::<Vec<_>>();
-            let details: Vec<Value> = new.iter().map(|f| f.details.clone()).collect();
             let projects: Vec<Option<i64>> = new.iter().map(|f| f.project_id).collect();
             out.raised = sqlx::query_scalar!(
                 r#"
@@ -118,12 +115,12 @@ pub async fn sync(
                 "#,
                 source,
                 now,
-                &col(|f| f.dedupe_key.clone()),
-                &col(|f| f.kind.to_owned()),
-                &col(|f| f.severity.to_owned()),
-                &col(|f| f.title.clone()),
-                &col(|f| f.message.clone()),
-                &details,
+                &column(&new, |f| f.dedupe_key.clone()),
+                &column(&new, |f| f.kind.to_owned()),
+                &column(&new, |f| f.severity.to_owned()),
+                &column(&new, |f| f.title.clone()),
+                &column(&new, |f| f.message.clone()),
+                &details(&new),
                 &projects as &[Option<i64>],
             )
             .fetch_all(pool)
@@ -143,4 +140,13 @@ pub async fn sync(
     .fetch_all(pool)
     .await?;
     Ok(out)
+}
+
+/// One text column of `findings`, in their order, for an UNNEST.
+fn column(findings: &[&Finding], f: fn(&Finding) -> String) -> Vec<String> {
+    findings.iter().map(|x| f(x)).collect()
+}
+
+fn details(findings: &[&Finding]) -> Vec<Value> {
+    findings.iter().map(|f| f.details.clone()).collect()
 }
