@@ -7,6 +7,7 @@ mod hourly;
 mod invoke;
 mod notify;
 mod weekly;
+mod write_floor;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -14,7 +14,7 @@ use nightshift_mail::DeliveryConfig;
 use nightshift_testkit::smtp::SmtpSink;
 use secrecy::SecretString;
 
-use super::{BenchArgs, ms};
+use super::{BenchArgs, ms, ratio};
 use crate::pool_of;
 
 pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
@@ -53,6 +53,7 @@ async fn first_run() -> anyhow::Result<()> {
     let t = Instant::now();
     hourly(&app, &secret).await?;
     let second = t.elapsed();
+    let (writes, _, _) = super::write_floor::backlog_writes(&pool).await?;
     let max_per_person: i64 = sqlx::query_scalar!(
         r#"SELECT COALESCE(max(n), 0) AS "n!" FROM (SELECT count(*) AS n FROM notifications
           WHERE channel = 'email' GROUP BY lower(recipient)) x"#
@@ -62,10 +63,14 @@ async fn first_run() -> anyhow::Result<()> {
     println!(
         "bugs={bugs} people={people} people_with_open_bugs={with_work} notices={notices} \
          emails={emails} recipients={recipients} max_emails_per_person={max_per_person} \
-         first_ms={:.1} second_ms={:.1} first_over_second={:.2}",
+         first_ms={:.1} second_ms={:.1} first_over_second={:.2} writes_ms={:.1} \
+         first_over_writes={:.2} writes_over_second={:.2}",
         ms(first),
         ms(second),
-        ms(first) / ms(second).max(1e-6)
+        ratio(first, second),
+        ms(writes),
+        ratio(first, writes),
+        ratio(writes, second)
     );
     Ok(())
 }
