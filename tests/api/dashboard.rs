@@ -196,6 +196,28 @@ async fn sign_in_session_and_buttons(pool: PgPool) {
     let (_, html) = page(&c, &base, Some(&cookie)).await;
     assert!(html.contains("id=\"resume-daily\"") && html.contains("by dashboard"));
 
+    // A reason Postgres cannot store (a NUL, as schemathesis sent) is a 400
+    // that names it, and pauses nothing.
+    let bad = c
+        .post(format!("{base}/api/status/jobs/weekly/pause"))
+        .header("cookie", &cookie)
+        .header("origin", &base)
+        .header("host", &host)
+        .form(&[("csrf", csrf.as_str()), ("reason", "deploy\0freeze")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    assert!(bad.text().await.unwrap().contains("control character"));
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM job_pauses WHERE job_type = 'weekly_report'"
+        )
+        .await,
+        0
+    );
+
     // A session ends after 12 hours.
     t.clock.advance(chrono::Duration::hours(12));
     assert_eq!(page(&c, &base, Some(&cookie)).await.0, 401);

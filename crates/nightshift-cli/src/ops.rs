@@ -91,9 +91,12 @@ pub struct PauseArgs {
 
 /// Pauses or resumes; both are idempotent and say whether anything changed.
 pub async fn pause_or_resume(args: PauseArgs, resume: bool) -> anyhow::Result<()> {
-    let pool = crate::connect().await?;
     let specs = nightshift_tasks::specs();
     let spec = pause::resolve(&specs, &args.job)?;
+    if let Some(r) = &args.reason {
+        pause::check_reason(r).map_err(anyhow::Error::msg)?;
+    }
+    let pool = crate::connect().await?;
     let by = format!(
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".into())

@@ -37,6 +37,28 @@ pub fn resolve<'a>(routes: &'a [RouteSpec], name: &str) -> Result<&'a RouteSpec,
         })
 }
 
+/// The longest reason a pause keeps; the dashboard shows it on one line.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// A pause's reason is a line of text for the dashboard: no control
+/// characters (Postgres `text` cannot hold a NUL at all, so without this a
+/// NUL in a form answered 500), at most [`MAX_REASON_CHARS`]. The error says
+/// which, for a 400.
+pub fn check_reason(reason: &str) -> Result<(), String> {
+    if let Some(c) = reason.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "reason must be plain text; it holds the control character {c:?}"
+        ));
+    }
+    let n = reason.chars().count();
+    if n > MAX_REASON_CHARS {
+        return Err(format!(
+            "reason is {n} characters; at most {MAX_REASON_CHARS}"
+        ));
+    }
+    Ok(())
+}
+
 pub async fn pause_of(pool: &PgPool, job_type: &str) -> Result<Option<Pause>, sqlx::Error> {
     sqlx::query_as!(
         Pause,

@@ -198,16 +198,19 @@ async fn job_action_inner(
     auth::authorize_action(app, headers, &parts.extensions, form_token.as_ref()).await?;
     let specs = app.specs();
     let spec = pause::resolve(&specs, job)?;
+    let reason = from_form
+        .then(|| form_field(body, "reason"))
+        .flatten()
+        .filter(|r| !r.trim().is_empty());
+    if let Some(r) = &reason {
+        pause::check_reason(r).map_err(HandleError::BadRequest)?;
+    }
     let pool = app.db.ready().await?;
     let by = if form_token.is_some() {
         "dashboard"
     } else {
         "api"
     };
-    let reason = from_form
-        .then(|| form_field(body, "reason"))
-        .flatten()
-        .filter(|r| !r.trim().is_empty());
     let (paused, changed) = if action == "pause" {
         let (_, made) = pause::pause(pool, spec.job_type, by, reason.as_deref(), now)
             .await
