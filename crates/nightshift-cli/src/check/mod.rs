@@ -5,6 +5,7 @@
 mod layout;
 mod remote;
 mod setup;
+mod zones;
 
 use std::path::PathBuf;
 
@@ -47,6 +48,9 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<i32> {
     }
     for p in &problems {
         println!("problem: {}: {}", p.what, p.fix);
+    }
+    for w in zones::warnings(&args.dir, chrono::Utc::now()) {
+        println!("warning: {w}");
     }
     if problems.is_empty() {
         println!(

@@ -165,9 +165,13 @@ async fn missed_slots(
     first_seen: DateTime<Utc>,
 ) -> anyhow::Result<Option<Finding>> {
     let from = (now - MISSED_WINDOW).max(first_seen);
+    // A delivery the platform delays on purpose (its jitter) is not late
+    // until the jitter has passed too. Local times the zone skips are no
+    // slots at all (crates/nightshift-core/src/schedule/mod.rs).
+    let jitter = Duration::from_std(spec.schedule.jitter()).unwrap_or_default();
     let expected = spec
         .schedule
-        .slots_between(from, now - MISSED_GRACE, MAX_SLOTS);
+        .slots_between(from, now - MISSED_GRACE - jitter, MAX_SLOTS);
     if expected.is_empty() {
         return Ok(None);
     }
@@ -198,8 +202,8 @@ async fn missed_slots(
         kind: "missed_cron",
         severity: "warning",
         title: format!("{} missed {} scheduled run(s) in the last 7 days", spec.job_type, missed.len()),
-        message: format!("cron {} on {}; latest missed slot {}", spec.schedule.expr(), spec.path,
-                         missed.last().map(|s| s.to_rfc3339()).unwrap_or_default()),
+        message: format!("schedule {} on {}; latest missed slot {}", spec.schedule.describe(), spec.path,
+                         missed.last().map(|s| spec.schedule.show(*s)).unwrap_or_default()),
         details: json!({ "missed": missed.iter().rev().take(50).collect::<Vec<_>>(), "count": missed.len() }),
         project_id: None,
     }))
