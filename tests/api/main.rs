@@ -22,6 +22,7 @@ mod queue_workers;
 mod restore_drill;
 mod runner;
 mod scheduler;
+mod schedules;
 mod sessions;
 mod status_api;
 mod throttle;
