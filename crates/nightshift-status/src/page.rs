@@ -42,6 +42,8 @@ struct JobView {
     job_type: &'static str,
     route: &'static str,
     schedule: String,
+    /// "will not run on …" for local times the zone skips soon.
+    skipped_note: Option<String>,
     /// The row's colour: ok, warning, failed, running, paused, never.
     tone: &'static str,
     state: &'static str,
@@ -123,8 +125,14 @@ impl Dashboard {
     }
 }
 
-fn job_view(j: &JobStatus, tz: Tz) -> JobView {
+fn job_view(j: &JobStatus, org: Tz) -> JobView {
     let last = j.last_run.as_ref();
+    // Times on the schedule's own wall clock, UTC beside them; a UTC
+    // schedule's in the organisation's zone (ORG_TIMEZONE), as before.
+    let tz = match j.timezone.parse::<Tz>() {
+        Ok(tz) if tz != chrono_tz::UTC => tz,
+        _ => org,
+    };
     let (tone, state) = if j.paused.is_some() {
         ("paused", "paused")
     } else if j.running_now.is_some() {
@@ -142,7 +150,13 @@ fn job_view(j: &JobStatus, tz: Tz) -> JobView {
         name: j.name,
         job_type: j.job_type,
         route: j.route,
-        schedule: j.schedule.clone(),
+        schedule: format!("{} {}", j.schedule, j.timezone),
+        skipped_note: (!j.skipped_soon.is_empty()).then(|| {
+            format!(
+                "will not run at {} (the clocks go forward)",
+                j.skipped_soon.join(", ").replace('T', " ")
+            )
+        }),
         tone,
         state,
         is_paused: j.paused.is_some(),
