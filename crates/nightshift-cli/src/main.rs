@@ -14,6 +14,7 @@ mod outbox;
 mod people;
 mod project;
 mod run;
+mod run_show;
 mod seed;
 mod status;
 mod trigger;
@@ -76,9 +77,9 @@ enum Command {
     /// Health, and per job: last and next run, success rate, durations, pause.
     #[command(after_help = "Example:\n  nightshift status\n  nightshift status --json --limit 10")]
     Status(status::StatusArgs),
-    /// Recent runs from the ledger, newest first.
+    /// Recent runs from the ledger, newest first; `runs show ID`: one run, task by task.
     #[command(
-        after_help = "Example:\n  nightshift runs --job hourly --limit 10\n  nightshift runs --json"
+        after_help = "Example:\n  nightshift runs --job hourly --limit 10\n  nightshift runs --json\n  nightshift runs show 123e4567-e89b-12d3-a456-426614174000"
     )]
     Runs(ops::RunsArgs),
     /// Pause a job: its route answers skipped_paused until resumed.
