@@ -205,7 +205,7 @@ async fn metrics_count_runs_tasks_outbox_queue_and_alerts(pool: PgPool) {
         )) >= 0.0
     );
     assert!(m.contains_key(&format!(
-        "nightshift_job_run_duration_7d_seconds{{{HOURLY},quantile=\"0.95\"}}"
+        "nightshift_job_run_duration_7d_p95_seconds{{{HOURLY}}}"
     )));
     // The subset run did not run `permanent`: its outcome is the older run's.
     let task = |name: &str, outcome: &str| {
