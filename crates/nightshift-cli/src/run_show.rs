@@ -13,6 +13,9 @@ use crate::listing::{self, Column, Listing, col, num};
 #[derive(Subcommand)]
 pub enum RunsCommand {
     /// One run: trigger, attempt, slot, each task's outcome and error, its follow-up.
+    #[command(
+        after_help = "Example:\n  nightshift runs show 123e4567-e89b-12d3-a456-426614174000\n  nightshift runs show 123e4567-e89b-12d3-a456-426614174000 --json"
+    )]
     Show {
         /// The run's id (a UUID, as `nightshift runs` lists them).
         id: String,
