@@ -106,7 +106,7 @@ enum Command {
         after_help = "Example:\n  nightshift migrate && nightshift seed --projects 25 --bugs 2000 --seed 42\n  nightshift seed --projects 1000 --bugs 200000 --now 2026-11-24T12:00:00Z\n\nThe same --seed and --now give identical rows. Refuses a database that has projects."
     )]
     Seed(seed::SeedArgs),
-    /// Benchmarks: hourly, invoke, daily, weekly (see scripts/bench and BENCHMARKS.md).
+    /// Benchmarks: hourly, invoke, daily, weekly, notify, metrics (see scripts/bench and BENCHMARKS.md).
     #[cfg(feature = "bench")]
     #[command(
         after_help = "Example:\n  DATABASE_URL=postgres://localhost/bench nightshift bench hourly --rounds 5\n\nscripts/bench prepares a scratch database for each part and calls this."

@@ -172,15 +172,24 @@ pub async fn collect(
     .fetch_all(pool)
     .await?;
     // 5. The outbox, the work queue and the open alerts, each through its
-    // partial indexes on live rows (sent and done rows are never read).
+    // partial indexes on live rows: sent and done rows, nearly all of them,
+    // are never read. One scan per outbox status, as `status IN (…)` matches
+    // none of the three partial indexes and reads the whole table instead
+    // (30 ms against 0.2 ms at 50k sent rows; scripts/bench metrics).
     facts.system = sqlx::query_as(
-        "SELECT 'outbox', channel,
+        "WITH live AS (
+             SELECT channel, status, attempts, created_at FROM notifications WHERE status = 'pending'
+             UNION ALL
+             SELECT channel, status, attempts, created_at FROM notifications WHERE status = 'sending'
+             UNION ALL
+             SELECT channel, status, attempts, created_at FROM notifications WHERE status = 'dead')
+         SELECT 'outbox', channel,
                 CASE WHEN status = 'pending' AND attempts > 0 THEN 'retrying' ELSE status END,
                 count(*)::float8
-           FROM notifications WHERE status IN ('pending', 'sending', 'dead') GROUP BY 2, 3
+           FROM live GROUP BY 2, 3
          UNION ALL
          SELECT 'outbox_oldest', channel, '', extract(epoch FROM $1 - min(created_at))::float8
-           FROM notifications WHERE status IN ('pending', 'sending') GROUP BY 2
+           FROM live WHERE status <> 'dead' GROUP BY 2
          UNION ALL
          SELECT 'queue', '', status, count(*)::float8
            FROM work_queue WHERE status IN ('pending', 'running') GROUP BY 3
