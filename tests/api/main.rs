@@ -16,6 +16,7 @@ mod healthcheck;
 mod lambda;
 mod ledger;
 mod metrics;
+mod metrics_auth;
 mod openapi;
 mod pause;
 mod pgbouncer;
