@@ -14,6 +14,7 @@ mod outbox;
 mod people;
 mod project;
 mod run;
+mod run_show;
 mod seed;
 mod status;
 mod trigger;
@@ -76,9 +77,9 @@ enum Command {
     /// Health, and per job: last and next run, success rate, durations, pause.
     #[command(after_help = "Example:\n  nightshift status\n  nightshift status --json --limit 10")]
     Status(status::StatusArgs),
-    /// Recent runs from the ledger, newest first.
+    /// Recent runs from the ledger, newest first; `runs show ID`: one run, task by task.
     #[command(
-        after_help = "Example:\n  nightshift runs --job hourly --limit 10\n  nightshift runs --json"
+        after_help = "Example:\n  nightshift runs --job hourly --limit 10\n  nightshift runs --json\n  nightshift runs show 123e4567-e89b-12d3-a456-426614174000"
     )]
     Runs(ops::RunsArgs),
     /// Pause a job: its route answers skipped_paused until resumed.
@@ -105,7 +106,7 @@ enum Command {
         after_help = "Example:\n  nightshift migrate && nightshift seed --projects 25 --bugs 2000 --seed 42\n  nightshift seed --projects 1000 --bugs 200000 --now 2026-11-24T12:00:00Z\n\nThe same --seed and --now give identical rows. Refuses a database that has projects."
     )]
     Seed(seed::SeedArgs),
-    /// Benchmarks: hourly, invoke, daily, weekly (see scripts/bench and BENCHMARKS.md).
+    /// Benchmarks: hourly, invoke, daily, weekly, notify, metrics (see scripts/bench and BENCHMARKS.md).
     #[cfg(feature = "bench")]
     #[command(
         after_help = "Example:\n  DATABASE_URL=postgres://localhost/bench nightshift bench hourly --rounds 5\n\nscripts/bench prepares a scratch database for each part and calls this."

@@ -74,6 +74,8 @@ struct Bar {
 }
 
 struct RunView {
+    /// The run's page (crate::run_page).
+    href: String,
     status: String,
     trigger: String,
     started: String,
@@ -186,6 +188,7 @@ fn job_view(j: &JobStatus, org: Tz) -> JobView {
             .recent_runs
             .iter()
             .map(|r| RunView {
+                href: crate::run_page::page_url(&r.id),
                 status: r.status.clone(),
                 trigger: trigger_text(r),
                 started: utc(r.started_at),
@@ -239,7 +242,7 @@ fn bars(j: &JobStatus) -> Vec<Bar> {
         .collect()
 }
 
-fn utc(t: DateTime<Utc>) -> String {
+pub(crate) fn utc(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
@@ -264,7 +267,7 @@ fn ms(v: Option<f64>) -> String {
     duration(v.map(|v| v.round() as i64))
 }
 
-fn duration(ms: Option<i64>) -> String {
+pub(crate) fn duration(ms: Option<i64>) -> String {
     match ms {
         None => "-".into(),
         Some(ms) if ms < 1_000 => format!("{ms} ms"),
