@@ -6,6 +6,8 @@ mod backup;
 #[cfg(feature = "bench")]
 mod bench;
 mod check;
+#[cfg(all(test, not(feature = "bench")))]
+mod cli_reference;
 mod completions;
 mod dburl;
 mod listing;
@@ -30,12 +32,12 @@ use nightshift_core::db::MIGRATOR;
 #[command(
     name = "nightshift",
     version,
-    about = "Serverless cron routes for an engineering dashboard"
+    about = "Nightshift turns a team's GitHub issues into tracked bugs with deadlines, escalates the late ones and e-mails each person one digest, from three cron jobs that run on Vercel or AWS Lambda against your Postgres."
 )]
 struct Cli {
     /// The Postgres database (every command but `trigger` and `completions` uses it;
     /// `serve` and `run` read the rest of their settings from the environment too,
-    /// see the README's table).
+    /// see docs/reference/configuration.md).
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
     #[command(subcommand)]

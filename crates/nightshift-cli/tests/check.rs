@@ -112,6 +112,10 @@ async fn environment_problems_name_the_variable(pool: PgPool) {
     assert_eq!(code, 1);
     assert!(out.contains("problem: CRON_SECRET: not set"), "{out}");
     assert!(out.contains("problem: DATABASE_URL: not set"), "{out}");
+    assert!(
+        out.contains("(docs/reference/configuration.md#cron_secret)"),
+        "a variable's problem links its reference entry: {out}"
+    );
 
     let replay = Replay::start().await;
     replay.script(

@@ -47,7 +47,17 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<i32> {
         problems.extend(remote::check(&args.dir, url, args.secret.as_deref()).await);
     }
     for p in &problems {
-        println!("problem: {}: {}", p.what, p.fix);
+        // A variable's problem points at its entry in the configuration reference
+        // (docs/reference/configuration.md, generated from nightshift-env's table).
+        match nightshift_env::vars::find(&p.what) {
+            Some(var) => println!(
+                "problem: {}: {} (docs/{})",
+                p.what,
+                p.fix,
+                nightshift_env::vars::anchor(var.name)
+            ),
+            None => println!("problem: {}: {}", p.what, p.fix),
+        }
     }
     for w in zones::warnings(&args.dir, chrono::Utc::now()) {
         println!("warning: {w}");

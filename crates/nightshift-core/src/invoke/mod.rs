@@ -90,7 +90,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             answer.existing_run = Some(existing);
             answer.message = Some(format!("this slot already has a run ({status})"));
             // A repeated delivery is a heartbeat too: a denser schedule of
-            // the same route starts due follow-ups sooner (README, "Retries").
+            // the same route starts due follow-ups sooner (docs/internals/reliability.md, "Retries, continuations and missed slots").
             heartbeat_on_skip(app, &call).await;
             return Ok(answer);
         }
