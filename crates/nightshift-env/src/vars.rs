@@ -176,6 +176,13 @@ pub const VARS: &[Var] = &[
         "Dead-man's switch (Healthchecks.io protocol): pinged at each run's start, success and failure; never fails a run.",
     ),
     v(
+        "METRICS_TOKEN",
+        "secret",
+        "",
+        Common,
+        "Read-only bearer for `GET /api/metrics` (Prometheus); opens nothing else. `CRON_SECRET` works there too.",
+    ),
+    v(
         "DATABASE_URL_DIRECT",
         "postgres:// URL",
         "",
@@ -196,6 +203,13 @@ pub const VARS: &[Var] = &[
         "",
         Advanced,
         "Also accepted while you rotate `CRON_SECRET`; same rules.",
+    ),
+    v(
+        "NIGHTSHIFT_WRITE_DOCS",
+        "flag",
+        "",
+        Advanced,
+        "Development only: set while running the reference tests to rewrite the generated pages instead of comparing them.",
     ),
     v(
         "AUTH_FAILURES_PER_CLIENT",
