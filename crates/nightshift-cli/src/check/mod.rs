@@ -41,6 +41,7 @@ impl Problem {
 /// Returns the process exit code.
 pub async fn check(args: CheckArgs) -> anyhow::Result<i32> {
     let mut problems = layout::check(&args.dir);
+    problems.extend(crate::deploy::check_template(&args.dir));
     problems.extend(setup::check().await);
     if let Some(url) = &args.url {
         problems.extend(remote::check(&args.dir, url, args.secret.as_deref()).await);
