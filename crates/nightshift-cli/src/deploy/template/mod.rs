@@ -169,6 +169,19 @@ fn parameters() -> Node {
                 ),
             ]),
         ),
+        (
+            "SecretRevision",
+            map([
+                ("Type", s("String")),
+                ("Default", s("1")),
+                (
+                    "Description",
+                    s(
+                        "change it (e.g. to today's date) after changing the secret: CloudFormation reads the secret only when it updates a function",
+                    ),
+                ),
+            ]),
+        ),
     ])
 }
 
@@ -189,6 +202,9 @@ fn globals() -> Node {
                         ("DATABASE_URL", secret("DATABASE_URL")),
                         ("BASE_URL", base_url()),
                         ("ORG_TIMEZONE", r("OrgTimezone")),
+                        // Read by nothing: a new value makes CloudFormation
+                        // update the functions, resolving the secret again.
+                        ("NIGHTSHIFT_SECRET_REVISION", r("SecretRevision")),
                     ]),
                 )]),
             ),
