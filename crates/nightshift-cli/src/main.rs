@@ -10,6 +10,7 @@ mod check;
 mod cli_reference;
 mod completions;
 mod dburl;
+mod deploy;
 mod listing;
 mod ops;
 mod outbox;
@@ -119,6 +120,11 @@ enum Command {
         after_help = "Example:\n  nightshift check\n  CRON_SECRET=… nightshift check --url https://your-app.vercel.app\n\nExit code 1 when any problem is found; each is one line saying what to do."
     )]
     Check(check::CheckArgs),
+    /// Deployment files generated from vercel.json: the AWS SAM template.
+    #[command(
+        after_help = "Example:\n  nightshift deploy aws-template --out deploy/aws/template.yaml\n\nSee docs/deploy/aws.md."
+    )]
+    Deploy(deploy::DeployArgs),
     /// Manage projects.
     #[command(
         after_help = "Example:\n  nightshift project add \"Payments API\" --github acme/payments-api --owner ana.silva.3@example.com"
@@ -190,6 +196,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         }
         Command::Seed(args) => seed::seed(args).await,
         Command::Project(args) => project::project(args).await,
+        Command::Deploy(args) => deploy::deploy(args),
         Command::People(args) => people::people(args).await,
         Command::Export(args) => backup::export(args).await,
         Command::Restore(args) => backup::restore(args).await,

@@ -1,6 +1,8 @@
 //! `nightshift check`: what would stop a deployment from working, found before
 //! the first cron fires. Each problem is one line naming the file, key or
 //! variable and what to do; the exit code is non-zero when there is any.
+//! A project holding deploy/aws/template.yaml is also told when it is not
+//! what its vercel.json gives (crate::deploy).
 
 mod layout;
 mod remote;
@@ -42,6 +44,7 @@ impl Problem {
 /// Returns the process exit code.
 pub async fn check(args: CheckArgs) -> anyhow::Result<i32> {
     let mut problems = layout::check(&args.dir);
+    problems.extend(crate::deploy::check_template(&args.dir));
     problems.extend(setup::check().await);
     if let Some(url) = &args.url {
         problems.extend(remote::check(&args.dir, url, args.secret.as_deref()).await);
