@@ -58,7 +58,7 @@ enum Command {
         database_url_direct: Option<String>,
     },
     /// Serve every route and the status dashboard on one port, at the paths
-    /// Vercel uses, and fire the crons of vercel.json (UTC) like the platform.
+    /// Vercel uses, and fire vercel.json's schedules, each in its time zone, like the platform.
     #[command(
         after_help = "Example:\n  nightshift serve --port 3000\n  curl -H \"Authorization: Bearer $CRON_SECRET\" localhost:3000/api/cron/hourly\n  open http://localhost:3000/api/status?format=html\n\nCtrl-C or SIGTERM: stops scheduling, lets running jobs finish within their budget, marks any still running failed (shutdown)."
     )]
@@ -68,7 +68,7 @@ enum Command {
         /// Address to bind; loopback unless you mean to expose it.
         #[arg(long, default_value = "127.0.0.1")]
         host: std::net::IpAddr,
-        /// Do not fire the crons of vercel.json (serve calls only).
+        /// Do not fire vercel.json's schedules (serve calls only).
         #[arg(long)]
         no_scheduler: bool,
     },

@@ -1,4 +1,5 @@
-//! The local scheduler of `nightshift serve`: the crons of vercel.json (UTC),
+//! The local scheduler of `nightshift serve`: vercel.json's schedules, each on
+//! its zone's wall clock (crates/nightshift-core/src/schedule/),
 //! fired at this server over HTTP with the secret, as the platform does, so
 //! slots, duplicates, pauses and the ledger behave as in production. A tick
 //! missed while the machine slept fires once, not once per missed slot (the

@@ -18,7 +18,7 @@ use crate::scheduler;
 /// What `nightshift serve` runs besides the routes.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
-    /// Fire the crons of vercel.json at this server.
+    /// Fire vercel.json's schedules at this server.
     pub schedule: bool,
     /// Clock speed relative to the wall clock (tests); 1 in real use.
     pub speed: f64,
