@@ -170,6 +170,26 @@ async fn fires_once_per_minute_and_stops_cleanly(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn fires_on_the_schedule_s_own_wall_clock(pool: PgPool) {
+    // On the hour in Kolkata (UTC+05:30) is half past in UTC: from 21:29:54
+    // UTC the first firing is 21:30 UTC (03:00 IST), not 22:00.
+    let start_at = "2026-11-24T21:29:54Z".parse::<DateTime<Utc>>().unwrap();
+    let mut routes = route("0 * * * *", Arc::new(Fine("fine")));
+    routes[0].spec.schedule = Schedule::parse_in("0 * * * *", chrono_tz::Asia::Kolkata).unwrap();
+    let (_clock, stop, server) = serve_fast(&pool, start_at, routes).await;
+    wait_for(&pool, "SELECT count(*) FROM job_history", 1).await;
+    stop_and_wait(stop, server).await;
+    let slot: DateTime<Utc> = sqlx::query_scalar("SELECT slot FROM job_history")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        slot,
+        "2026-11-24T21:30:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn shutdown_waits_for_a_run_or_marks_it_failed(pool: PgPool) {
     let client = reqwest::Client::new();
     // A run that ends within the grace period finishes normally.
