@@ -180,7 +180,8 @@ async fn sign_in_session_and_buttons(pool: PgPool) {
         1
     );
     let (_, html) = page(&c, &base, Some(&cookie)).await;
-    assert!(html.contains("<span class=\"badge completed\">completed</span></td><td>manual"));
+    // The run's status links to its page (crates/nightshift-status/src/run_page.rs).
+    assert!(html.contains("<span class=\"badge completed\">completed</span></a></td><td>manual"));
 
     // Pause and resume from the page.
     let pause = c

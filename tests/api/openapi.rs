@@ -205,6 +205,8 @@ async fn check(doc: &Value, base: &str, method: &str, path: &str, auth: bool) ->
     let template = path.split('?').next().unwrap();
     let template = if template.starts_with("/api/status/jobs/") {
         "/api/status/jobs/{job}/{action}"
+    } else if template.starts_with("/api/status/runs/") {
+        "/api/status/runs/{id}"
     } else {
         template
     };
@@ -228,6 +230,20 @@ async fn real_answers_fit_their_description(pool: PgPool) {
     assert_eq!(
         (run.status, run.body["outcome"].as_str()),
         (200, Some("completed"))
+    );
+    let id = run.body["run_id"].as_str().unwrap();
+    let one = check(&doc, &base, "get", &format!("/api/status/runs/{id}"), true).await;
+    assert_eq!(
+        (one.status, one.body["tasks"].as_array().map(Vec::len)),
+        (200, Some(route_tasks()))
+    );
+    let unknown = "/api/status/runs/00000000-0000-4000-8000-000000000000";
+    assert_eq!(check(&doc, &base, "get", unknown, true).await.status, 404);
+    assert_eq!(
+        check(&doc, &base, "get", "/api/status/runs/x", true)
+            .await
+            .status,
+        400
     );
     let again = check(&doc, &base, "get", "/api/cron/hourly", true).await;
     assert_eq!(again.body["outcome"], "skipped_duplicate");
@@ -258,6 +274,16 @@ async fn real_answers_fit_their_description(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(served, doc);
+}
+
+/// The hourly route's tasks: a run of it reports each.
+fn route_tasks() -> usize {
+    routes()
+        .iter()
+        .find(|r| r.spec.path == "/api/cron/hourly")
+        .unwrap()
+        .tasks
+        .len()
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //! Debian's 1.18: no prepared-statement tracking), as serverless deployments
 //! reach Postgres. Every pool goes through it: the tasks', the ledger's, the
 //! status API's. Migrations do not: `#[sqlx::test]` applies them directly,
-//! as `nightshift migrate` does through DATABASE_URL_DIRECT (README, "Behind
-//! a pooler"). scripts/test starts the pooler and sets
+//! as `nightshift migrate` does through DATABASE_URL_DIRECT
+//! (docs/deploy/poolers.md). scripts/test starts the pooler and sets
 //! NIGHTSHIFT_PGBOUNCER_URL; unset, the tests say so and pass, except under
 //! CI=true where that is a failure.
 
@@ -256,7 +256,7 @@ async fn a_url_marked_pgbouncer_true_is_detected(pool: PgPool) {
 
 /// A self-hosted PgBouncer's plain URL (no marker, not Supabase's port 6543,
 /// not a Neon `-pooler.` host) is not recognised: without DATABASE_PGBOUNCER
-/// nothing runs, so the variable is needed there (README, "Behind a pooler").
+/// nothing runs, so the variable is needed there (docs/deploy/poolers.md).
 #[sqlx::test(migrations = "./migrations")]
 async fn a_plain_pooler_url_needs_the_variable(pool: PgPool) {
     let Some(url) = pooled_url(&pool).await else {

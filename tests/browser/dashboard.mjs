@@ -1,5 +1,5 @@
 // The status dashboard in headless Chromium: sign-in (wrong, then right),
-// every job, Run now, pause and resume, escaping, the sign-in form for a
+// every job, Run now, a failed run's page, pause and resume, escaping, the sign-in form for a
 // browser without the cookie, and sign out everywhere. scripts/test-browser starts `nightshift serve`
 // against a fresh database and passes BASE_URL, CRON_SECRET and SCREENSHOT.
 import assert from 'node:assert/strict';
@@ -70,6 +70,27 @@ try {
   await page.locator('#runs-hourly .badge.completed').first().waitFor();
   assert.ok((await page.locator('#runs-hourly').innerText()).includes('manual'));
   assert.ok((await page.locator('#job-hourly').innerText()).includes('completed'));
+
+  step('a failed run\'s page names the failing task and its error');
+  // scripts/test-browser points EXPORT_URL under /dev/null, so the export task fails.
+  const failed = await page.request.post(`${base}/api/cron/daily?force=true&tasks=export`, {
+    headers: { authorization: `Bearer ${secret}` },
+  });
+  assert.equal(failed.status(), 500);
+  const run_id = (await failed.json()).run_id;
+  await page.goto(page_url);
+  const link = page.locator(`#runs-daily a.run-link[href*="${run_id}"]`);
+  assert.equal(await link.count(), 1, 'the dashboard links the failed run');
+  await link.click();
+  await page.locator('#tasks').waitFor();
+  assert.ok(page.url().includes(`/api/status/runs/${run_id}`), page.url());
+  assert.equal((await page.locator('#run-status').innerText()).trim(), 'failed');
+  const task = await page.locator('#task-export').innerText();
+  assert.ok(task.includes('export') && task.includes('failed'), task);
+  assert.ok(task.includes('Not a directory'), task);
+  assert.ok((await page.locator('#run-trigger').innerText()).includes('manual'));
+  assert.ok(!(await page.content()).includes(secret), 'the secret is not on the page');
+  await page.goto(page_url);
 
   step('pause and resume daily');
   await page.click('#pause-daily');

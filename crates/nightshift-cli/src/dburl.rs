@@ -1,7 +1,7 @@
 //! The CLI's connections: the same pooler-safe options as the routes'
 //! (`nightshift_core::db::connect_options`), and migrations over a direct
 //! connection (DATABASE_URL_DIRECT) when DATABASE_URL goes through a
-//! transaction pooler. README.md, "Behind a pooler".
+//! transaction pooler. docs/deploy/poolers.md.
 
 use anyhow::{Context, bail};
 use nightshift_core::Config;

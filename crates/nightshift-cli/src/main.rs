@@ -6,14 +6,18 @@ mod backup;
 #[cfg(feature = "bench")]
 mod bench;
 mod check;
+#[cfg(all(test, not(feature = "bench")))]
+mod cli_reference;
 mod completions;
 mod dburl;
+mod deploy;
 mod listing;
 mod ops;
 mod outbox;
 mod people;
 mod project;
 mod run;
+mod run_show;
 mod seed;
 mod status;
 mod trigger;
@@ -29,12 +33,12 @@ use nightshift_core::db::MIGRATOR;
 #[command(
     name = "nightshift",
     version,
-    about = "Serverless cron routes for an engineering dashboard"
+    about = "Nightshift turns a team's GitHub issues into tracked bugs with deadlines, escalates the late ones and e-mails each person one digest, from three cron jobs that run on Vercel or AWS Lambda against your Postgres."
 )]
 struct Cli {
     /// The Postgres database (every command but `trigger` and `completions` uses it;
     /// `serve` and `run` read the rest of their settings from the environment too,
-    /// see the README's table).
+    /// see docs/reference/configuration.md).
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
     #[command(subcommand)]
@@ -76,9 +80,9 @@ enum Command {
     /// Health, and per job: last and next run, success rate, durations, pause.
     #[command(after_help = "Example:\n  nightshift status\n  nightshift status --json --limit 10")]
     Status(status::StatusArgs),
-    /// Recent runs from the ledger, newest first.
+    /// Recent runs from the ledger, newest first; `runs show ID`: one run, task by task.
     #[command(
-        after_help = "Example:\n  nightshift runs --job hourly --limit 10\n  nightshift runs --json"
+        after_help = "Example:\n  nightshift runs --job hourly --limit 10\n  nightshift runs --json\n  nightshift runs show 123e4567-e89b-12d3-a456-426614174000"
     )]
     Runs(ops::RunsArgs),
     /// Pause a job: its route answers skipped_paused until resumed.
@@ -105,7 +109,7 @@ enum Command {
         after_help = "Example:\n  nightshift migrate && nightshift seed --projects 25 --bugs 2000 --seed 42\n  nightshift seed --projects 1000 --bugs 200000 --now 2026-11-24T12:00:00Z\n\nThe same --seed and --now give identical rows. Refuses a database that has projects."
     )]
     Seed(seed::SeedArgs),
-    /// Benchmarks: hourly, invoke, daily, weekly (see scripts/bench and BENCHMARKS.md).
+    /// Benchmarks: hourly, invoke, daily, weekly, notify, metrics (see scripts/bench and BENCHMARKS.md).
     #[cfg(feature = "bench")]
     #[command(
         after_help = "Example:\n  DATABASE_URL=postgres://localhost/bench nightshift bench hourly --rounds 5\n\nscripts/bench prepares a scratch database for each part and calls this."
@@ -116,6 +120,11 @@ enum Command {
         after_help = "Example:\n  nightshift check\n  CRON_SECRET=… nightshift check --url https://your-app.vercel.app\n\nExit code 1 when any problem is found; each is one line saying what to do."
     )]
     Check(check::CheckArgs),
+    /// Deployment files generated from vercel.json: the AWS SAM template.
+    #[command(
+        after_help = "Example:\n  nightshift deploy aws-template --out deploy/aws/template.yaml\n\nSee docs/deploy/aws.md."
+    )]
+    Deploy(deploy::DeployArgs),
     /// Manage projects.
     #[command(
         after_help = "Example:\n  nightshift project add \"Payments API\" --github acme/payments-api --owner ana.silva.3@example.com"
@@ -187,6 +196,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         }
         Command::Seed(args) => seed::seed(args).await,
         Command::Project(args) => project::project(args).await,
+        Command::Deploy(args) => deploy::deploy(args),
         Command::People(args) => people::people(args).await,
         Command::Export(args) => backup::export(args).await,
         Command::Restore(args) => backup::restore(args).await,

@@ -10,7 +10,10 @@ use crate::listing::{self, Column, Listing, col, num};
 use crate::status::short;
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct RunsArgs {
+    #[command(subcommand)]
+    command: Option<crate::run_show::RunsCommand>,
     /// Only this job (route name or job type: hourly, daily_sync, …).
     #[arg(long)]
     job: Option<String>,
@@ -35,6 +38,9 @@ struct RunRow {
 }
 
 pub async fn runs(args: RunsArgs) -> anyhow::Result<()> {
+    if let Some(command) = args.command {
+        return crate::run_show::run(command).await;
+    }
     let pool = crate::connect().await?;
     let job_type = match &args.job {
         Some(j) => Some(pause::resolve(&nightshift_tasks::specs(), j)?.job_type),

@@ -69,6 +69,21 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
             j.consecutive_failures,
         );
     }
+    // Each schedule on its own wall clock, UTC beside it (issue 31).
+    println!();
+    println!("{:<15} {:<32} NEXT RUN", "JOB", "SCHEDULE");
+    for (spec, j) in specs.iter().zip(&status.jobs) {
+        let next = j.next_run_at.map_or("-".into(), |t| spec.schedule.show(t));
+        println!("{:<15} {:<32} {next}", j.job_type, spec.schedule.describe());
+        if !j.skipped_soon.is_empty() {
+            println!(
+                "{:<15} will not run at {} {} (the clocks go forward)",
+                "",
+                j.skipped_soon.join(", ").replace('T', " "),
+                j.timezone
+            );
+        }
+    }
     println!();
     println!(
         "{:<15} {:<10} {:<7} {:<20} {:>9}  ERROR",

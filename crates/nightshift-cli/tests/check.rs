@@ -86,12 +86,12 @@ async fn layout_problems_name_the_key(pool: PgPool) {
     let (code, out) = check(dir.path(), &good_env(&pool).await, None).await;
     assert_eq!(code, 1, "{out}");
     for expected in [
-        r#"problem: vercel.json crons[/api/cron/hourly].schedule "0 * * * * *": expected five fields"#,
-        r#"problem: vercel.json crons[/api/cron/daily].schedule "0 0 30 2 *": never fires"#,
+        r#"problem: vercel.json crons[0].schedule "0 * * * * *": expected five fields"#,
+        r#"problem: vercel.json crons[1].schedule "0 0 30 2 *": never fires"#,
         "problem: vercel.json functions.\"api/cron/daily.rs\".maxDuration = 15: must exceed the budget plus 20 s",
         "problem: vercel.json functions.\"api/cron/weekly.rs\".maxDuration: missing",
-        "problem: vercel.json crons[/api/cron/monthly].path: no route binary api/cron/monthly.rs",
-        "problem: api/cron/orphan.rs: no cron in vercel.json calls /api/cron/orphan",
+        r#"problem: vercel.json crons[3].path "/api/cron/monthly": no route binary api/cron/monthly.rs"#,
+        "problem: api/cron/orphan.rs: no schedule in vercel.json calls /api/cron/orphan",
         "problem: vercel.json functions.\"api/gone.rs\": no such binary",
     ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
@@ -112,6 +112,10 @@ async fn environment_problems_name_the_variable(pool: PgPool) {
     assert_eq!(code, 1);
     assert!(out.contains("problem: CRON_SECRET: not set"), "{out}");
     assert!(out.contains("problem: DATABASE_URL: not set"), "{out}");
+    assert!(
+        out.contains("(docs/reference/configuration.md#cron_secret)"),
+        "a variable's problem links its reference entry: {out}"
+    );
 
     let replay = Replay::start().await;
     replay.script(

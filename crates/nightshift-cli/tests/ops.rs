@@ -195,11 +195,69 @@ async fn trigger_calls_a_route_over_http(pool: PgPool) {
     assert!(String::from_utf8_lossy(&out.stdout).contains("unauthorized"));
 }
 
+#[sqlx::test(migrations = "../../migrations")]
+async fn runs_show_prints_each_task_without_secrets_or_control_characters(pool: PgPool) {
+    let url = database_url(&pool).await;
+    let id = uuid::Uuid::new_v4();
+    let result = serde_json::json!({
+        "more_work": false,
+        "tasks": [
+            {"name": "export", "status": "success", "duration_ms": 40, "attempts": 1,
+             "records_processed": 12, "records_failed": 0, "more_work": false, "details": {}},
+            {"name": "github_sync", "status": "failed", "duration_ms": 1500, "attempts": 3,
+             "records_processed": 3, "records_failed": 2, "more_work": false, "details": {},
+             "error": format!("\u{1b}[31mGET https://bot:ghp_hunter2@api.github.com/x: 401\u{7} {SECRET}")}
+        ],
+    });
+    sqlx::query(
+        "INSERT INTO job_history (id, job_type, route, status, trigger, attempt, max_attempts,
+                                  started_at, completed_at, execution_time_ms, error_message, result)
+         VALUES ($1, 'daily_sync', '/api/cron/daily', 'failed', 'cron', 1, 3, now(), now(), 1600,
+                 'github_sync: 401', $2)",
+    )
+    .bind(id)
+    .bind(&result)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (code, out, err) = nightshift(&url, &["runs", "show", &id.to_string()]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("status:      failed") && out.contains("trigger:     cron"),
+        "{out}"
+    );
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("github_sync"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("failed") && line.contains("https://***@api.github.com/x: 401"),
+        "{line}"
+    );
+    assert!(line.contains("[redacted]"), "{line}");
+    assert!(!out.contains("hunter2") && !out.contains(SECRET), "{out}");
+    assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("export") && l.contains("12")),
+        "{out}"
+    );
+    let shown = json(&url, &["runs", "show", &id.to_string(), "--json"]).await;
+    assert_eq!(shown["tasks"][1]["records_failed"], 2);
+
+    let (code, _, err) = nightshift(&url, &["runs", "show", "42"]).await;
+    assert!(code != 0 && err.contains("UUID"), "{err}");
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let (code, _, err) = nightshift(&url, &["runs", "show", &unknown]).await;
+    assert!(code != 0 && err.contains("no run"), "{err}");
+}
+
 #[tokio::test]
 async fn every_command_has_an_example() {
     for cmd in [
         vec!["status"],
         vec!["runs"],
+        vec!["runs", "show"],
         vec!["pause"],
         vec!["resume"],
         vec!["outbox"],

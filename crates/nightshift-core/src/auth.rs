@@ -106,6 +106,28 @@ pub async fn secret_attempt(
     }
 }
 
+/// `GET /api/metrics`: the bearer is CRON_SECRET (or the previous one) or
+/// METRICS_TOKEN, the read-only token a Prometheus server holds. Only this
+/// function reads METRICS_TOKEN, so it opens nothing else. Throttled like
+/// every secret; no cookie (a scraper has none). Neither configured: 500.
+pub async fn authorize_metrics(
+    app: &App,
+    headers: &HeaderMap,
+    ext: &Extensions,
+) -> Result<(), HandleError> {
+    let cfg = &app.cfg;
+    if cfg.cron_secret.is_none() && cfg.metrics_token.is_none() {
+        return Err(HandleError::SecretNotConfigured);
+    }
+    let presented = bearer_token(headers).ok_or(HandleError::Unauthorized)?;
+    let token_ok = cfg
+        .metrics_token
+        .as_ref()
+        .is_some_and(|t| secret_matches(presented, t));
+    let ok = matches_configured(presented, cfg) | token_ok;
+    secret_attempt(app, ext, ok, "metrics").await
+}
+
 /// A bearer header, if there is one, decides; otherwise a signed session
 /// cookie the server still honours. Enough to read.
 pub async fn authorize_read(

@@ -90,7 +90,7 @@ impl Db {
 /// self-contained. `extra_float_digits` is left out of the startup packet:
 /// PgBouncer refuses unknown startup parameters unless configured to ignore
 /// them, and since Postgres 12 the server's default already prints floats
-/// exactly. docs/decisions.md, "Behind a pooler" in README.md.
+/// exactly. docs/decisions.md, and docs/deploy/poolers.md.
 pub fn connect_options(url: &str, pooler: bool) -> Result<PgConnectOptions, HandleError> {
     let mut opts = PgConnectOptions::from_str(url)
         .map_err(|e| HandleError::internal(format!("DATABASE_URL is invalid: {}", redact(&e))))?

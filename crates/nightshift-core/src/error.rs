@@ -27,6 +27,10 @@ pub enum HandleError {
     BadRequest(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A thing the path names that does not exist (a run id); the message
+    /// says which.
+    #[error("{0}")]
+    NotFound(String),
     #[error("DATABASE_URL is not configured")]
     DatabaseNotConfigured,
     #[error("the database is unreachable; retry later")]
@@ -56,6 +60,7 @@ impl HandleError {
         match self {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -74,6 +79,7 @@ impl HandleError {
         match self {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::SecretNotConfigured => "secret_not_configured",
             Self::Unauthorized => "unauthorized",

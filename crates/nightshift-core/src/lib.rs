@@ -8,6 +8,7 @@
 //! public modules are the ones other crates reach into (the CLI, the status
 //! page, the tests); the rest are private behind the `pub use` below.
 
+mod announced;
 pub mod app;
 pub mod auth;
 pub mod clock;

@@ -9,6 +9,7 @@
 //! reading the process environment, so tests never mutate it.
 
 mod checks;
+pub mod vars;
 
 use secrecy::SecretString;
 

@@ -27,7 +27,7 @@ use crate::BoxError;
 /// What a scheduled delivery's payload must be: EventBridge's scheduled
 /// event. An EventBridge rule sends it as is; an EventBridge Scheduler
 /// schedule sends it as the target's input, filled in from the Scheduler's
-/// context attributes (README.md, "Deploying on AWS Lambda").
+/// context attributes (docs/deploy/lambda.md).
 pub const EXPECTED_EVENT: &str = r#"{"detail-type":"Scheduled Event","source":"aws.scheduler","time":"<aws.scheduler.scheduled-time>","resources":["<aws.scheduler.schedule-arn>"],"id":"<aws.scheduler.execution-id>","detail":{}}"#;
 
 /// An answer bigger than this is no route's answer.

@@ -39,8 +39,18 @@ pub struct JobStatus {
     pub job_type: &'static str,
     pub route: &'static str,
     pub name: &'static str,
+    /// The cron expression, read on `timezone`'s wall clock.
     pub schedule: String,
+    /// The schedule's IANA time zone (UTC for vercel.json's legacy `crons`).
+    pub timezone: String,
+    /// How late the platform may deliver on purpose, in minutes.
+    pub jitter_minutes: u64,
     pub next_run_at: Option<DateTime<Utc>>,
+    /// `next_run_at` on the schedule's wall clock, with its offset.
+    pub next_run_local: Option<String>,
+    /// Local times in the next 35 days the schedule names but the zone
+    /// skips (spring forward): those runs will not happen.
+    pub skipped_soon: Vec<String>,
     pub paused: Option<Pause>,
     pub last_run: Option<Run>,
     pub running_now: Option<Run>,
@@ -228,7 +238,19 @@ async fn job_status(
         route: spec.path,
         name: spec.name,
         schedule: spec.schedule.expr().to_owned(),
+        timezone: spec.schedule.timezone().name().to_owned(),
+        jitter_minutes: spec.schedule.jitter().as_secs() / 60,
         next_run_at: spec.schedule.next_after(now),
+        next_run_local: spec
+            .schedule
+            .next_after(now)
+            .map(|t| spec.schedule.local(t).to_rfc3339()),
+        skipped_soon: spec
+            .schedule
+            .skipped_between(now, now + Duration::days(35), 10)
+            .iter()
+            .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+            .collect(),
         paused: pauses.iter().find(|p| p.job_type == spec.job_type).cloned(),
         last_run: recent_runs.iter().find(|r| r.status != "running").cloned(),
         running_now,

@@ -1,14 +1,19 @@
 //! nightshift-status: monitoring over HTTP. `GET /api/status` (JSON, or the
 //! dashboard with `format=html`), `GET /api/health` (no auth, one word: the
-//! system only, see `health`),
+//! system only, see `health`), `GET /api/metrics` (Prometheus text, see
+//! `metrics`),
 //! pause/resume, the dashboard's sign-in, and the latest weekly report.
 //! Read-only except pause/resume; runs are started by the routes themselves.
 
 pub mod data;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod page;
+pub mod redact;
 mod report;
+pub mod run;
+mod run_page;
 mod signin;
 
 use std::sync::Arc;
@@ -65,6 +70,8 @@ fn routes(env: Arc<TasksConfig>) -> Vec<(&'static str, MethodRouter<Arc<App>>)> 
         ),
         ("/api/status/report/latest", any(report::latest)),
         (openapi::PATH, any(openapi::serve)),
+        (metrics::PATH, any(metrics::serve)),
+        (run_page::PATH, any(run_page::serve)),
     ]
 }
 

@@ -42,6 +42,8 @@ struct JobView {
     job_type: &'static str,
     route: &'static str,
     schedule: String,
+    /// "will not run on …" for local times the zone skips soon.
+    skipped_note: Option<String>,
     /// The row's colour: ok, warning, failed, running, paused, never.
     tone: &'static str,
     state: &'static str,
@@ -72,6 +74,8 @@ struct Bar {
 }
 
 struct RunView {
+    /// The run's page (crate::run_page).
+    href: String,
     status: String,
     trigger: String,
     started: String,
@@ -123,8 +127,14 @@ impl Dashboard {
     }
 }
 
-fn job_view(j: &JobStatus, tz: Tz) -> JobView {
+fn job_view(j: &JobStatus, org: Tz) -> JobView {
     let last = j.last_run.as_ref();
+    // Times on the schedule's own wall clock, UTC beside them; a UTC
+    // schedule's in the organisation's zone (ORG_TIMEZONE), as before.
+    let tz = match j.timezone.parse::<Tz>() {
+        Ok(tz) if tz != chrono_tz::UTC => tz,
+        _ => org,
+    };
     let (tone, state) = if j.paused.is_some() {
         ("paused", "paused")
     } else if j.running_now.is_some() {
@@ -142,7 +152,13 @@ fn job_view(j: &JobStatus, tz: Tz) -> JobView {
         name: j.name,
         job_type: j.job_type,
         route: j.route,
-        schedule: j.schedule.clone(),
+        schedule: format!("{} {}", j.schedule, j.timezone),
+        skipped_note: (!j.skipped_soon.is_empty()).then(|| {
+            format!(
+                "will not run at {} (the clocks go forward)",
+                j.skipped_soon.join(", ").replace('T', " ")
+            )
+        }),
         tone,
         state,
         is_paused: j.paused.is_some(),
@@ -172,6 +188,7 @@ fn job_view(j: &JobStatus, tz: Tz) -> JobView {
             .recent_runs
             .iter()
             .map(|r| RunView {
+                href: crate::run_page::page_url(&r.id),
                 status: r.status.clone(),
                 trigger: trigger_text(r),
                 started: utc(r.started_at),
@@ -225,7 +242,7 @@ fn bars(j: &JobStatus) -> Vec<Bar> {
         .collect()
 }
 
-fn utc(t: DateTime<Utc>) -> String {
+pub(crate) fn utc(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
@@ -250,7 +267,7 @@ fn ms(v: Option<f64>) -> String {
     duration(v.map(|v| v.round() as i64))
 }
 
-fn duration(ms: Option<i64>) -> String {
+pub(crate) fn duration(ms: Option<i64>) -> String {
     match ms {
         None => "-".into(),
         Some(ms) if ms < 1_000 => format!("{ms} ms"),

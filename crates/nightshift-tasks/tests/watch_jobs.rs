@@ -159,3 +159,87 @@ async fn a_new_install_is_not_missing_a_week(pool: PgPool) {
     let keys = findings(&pool, first + Duration::minutes(77)).await;
     assert_eq!(keys, vec!["watch_jobs:missed_cron:hourly_metrics"]);
 }
+
+/// The shipped routes with the daily one at 02:30 Europe/Berlin (and a
+/// jitter of 15 minutes), as a `schedules` entry would declare it.
+fn berlin_ctx(pool: &PgPool, now: chrono::DateTime<chrono::Utc>) -> Ctx {
+    let mut specs = nightshift_tasks::specs();
+    for s in specs.iter_mut().filter(|s| s.job_type == "daily_sync") {
+        s.schedule = nightshift_core::Schedule::parse_in("30 2 * * *", chrono_tz::Europe::Berlin)
+            .unwrap()
+            .with_jitter(std::time::Duration::from_secs(15 * 60));
+    }
+    let mut c = ctx(pool, now);
+    c.routes = specs.into();
+    c
+}
+
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> chrono::DateTime<chrono::Utc> {
+    chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, y, mo, d, h, mi, 0).unwrap()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_local_time_the_zone_skips_is_never_missed(pool: PgPool) {
+    // What the platform delivered around the spring-forward night of
+    // 2027-03-28: 02:30 CET (01:30 UTC) until the 27th, nothing on the 28th
+    // (02:30 does not exist), 02:30 CEST (00:30 UTC) from the 29th.
+    let delivered = [
+        utc(2027, 3, 25, 1, 30),
+        utc(2027, 3, 26, 1, 30),
+        utc(2027, 3, 27, 1, 30),
+        utc(2027, 3, 29, 0, 30),
+        utc(2027, 3, 30, 0, 30),
+    ];
+    for slot in delivered {
+        plant(&pool, Run::new("daily_sync", "completed", slot)).await;
+    }
+    let now = utc(2027, 3, 30, 12, 0);
+    let p = &pool;
+    let run = |now| async move {
+        let report = WatchJobs.run(&berlin_ctx(p, now)).await.unwrap();
+        let keys: Vec<String> = serde_json::from_value(report.details["findings"].clone()).unwrap();
+        keys.into_iter()
+            .filter(|k| k.contains("daily_sync"))
+            .collect::<Vec<_>>()
+    };
+    assert!(run(now).await.is_empty(), "the 28th had no 02:30 to miss");
+    // The 29th's delivery really was missed: that is found, in local time.
+    sqlx::query("DELETE FROM job_history WHERE slot = '2027-03-29T00:30:00Z'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(run(now).await, vec!["watch_jobs:missed_cron:daily_sync"]);
+    let message: String = sqlx::query_scalar(
+        "SELECT message FROM alerts WHERE dedupe_key = 'watch_jobs:missed_cron:daily_sync'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        message.contains("30 2 * * * Europe/Berlin")
+            && message.contains("2027-03-29 02:30 CEST (00:30 UTC)"),
+        "{message}"
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_slot_is_not_missed_while_its_jitter_lasts(pool: PgPool) {
+    plant(
+        &pool,
+        Run::new("daily_sync", "completed", utc(2027, 6, 1, 0, 30)),
+    )
+    .await;
+    // The 2nd's 02:30 CEST slot (00:30 UTC): 20 minutes on, past the grace
+    // of 10 but inside grace plus the jitter of 15, it is not missed yet.
+    let p = &pool;
+    let keys = |now| async move {
+        let report = WatchJobs.run(&berlin_ctx(p, now)).await.unwrap();
+        report.details["findings"].to_string()
+    };
+    assert!(!keys(utc(2027, 6, 2, 0, 50)).await.contains("daily_sync"));
+    assert!(
+        keys(utc(2027, 6, 2, 0, 56))
+            .await
+            .contains("missed_cron:daily_sync")
+    );
+}

@@ -5,6 +5,7 @@
 mod daily;
 mod hourly;
 mod invoke;
+mod metrics;
 mod notify;
 mod weekly;
 mod write_floor;
@@ -19,7 +20,7 @@ use nightshift_core::{App, TaskContext};
 #[derive(Args)]
 pub struct BenchArgs {
     /// Which part to measure (storm lives in scripts/bench: it drives `wrk`).
-    #[arg(value_parser = ["hourly", "invoke", "daily", "weekly", "notify"])]
+    #[arg(value_parser = ["hourly", "invoke", "daily", "weekly", "notify", "metrics"])]
     part: String,
     /// Measured rounds (after one warm-up where the part has one).
     #[arg(long, default_value_t = 5)]
@@ -52,6 +53,9 @@ pub struct BenchArgs {
     /// first hourly run instead).
     #[arg(long, default_value_t = 0)]
     planted: usize,
+    /// metrics: job_history rows the scrape reads (planted up to this many).
+    #[arg(long, default_value_t = 100_000)]
+    history: i64,
 }
 
 pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -61,6 +65,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         "daily" => daily::bench(&args).await,
         "weekly" => weekly::bench(&args).await,
         "notify" => notify::bench(&args).await,
+        "metrics" => metrics::bench(&args).await,
         other => anyhow::bail!("no bench part {other}"),
     }
 }

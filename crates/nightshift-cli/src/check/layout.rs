@@ -1,12 +1,11 @@
-//! vercel.json against the files: every cron has a route binary and parses,
-//! every cron route binary (api/cron/) has a cron, every function has its
+//! vercel.json against the files: every schedule (`crons` or `schedules`)
+//! parses and has a route binary, every route binary (api/cron/) has one, every function has its
 //! binary, every cron function's maxDuration leaves room for the route's
 //! budget. Functions outside api/cron (the status API) need no cron.
 
 use std::path::Path;
 use std::time::Duration;
 
-use nightshift_core::Schedule;
 use nightshift_core::schedule::{BOOKKEEPING_MARGIN, VercelJson};
 
 use super::Problem;
@@ -26,30 +25,44 @@ pub fn check(dir: &Path) -> Vec<Problem> {
         Ok(v) => v,
         Err(e) => return vec![Problem::new("vercel.json", format!("{e}; fix the JSON"))],
     };
+    // A bad entry or a path declared twice stops every route at start.
+    let (declared, problems) = vercel.check_all();
+    for e in problems {
+        let text = e.to_string();
+        let (what, fix) = text.split_once(": ").unwrap_or(("vercel.json", &text));
+        out.push(Problem::new(what, fix));
+    }
     let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
     let budget = std::env::var("JOB_BUDGET_SECS")
         .ok()
         .and_then(|v| v.trim().parse::<f64>().ok());
-    for cron in &vercel.crons {
-        let path = cron.path.split('?').next().unwrap_or_default();
-        let key = format!("{}.rs", path.trim_start_matches('/'));
+    for d in &declared {
+        let key = format!("{}.rs", d.path.trim_start_matches('/'));
         if !dir.join(&key).is_file() || !cargo.contains(&format!("path = \"{key}\"")) {
             out.push(Problem::new(
-                format!("vercel.json crons[{}].path", cron.path),
+                format!("vercel.json {}.path {:?}", d.source, d.path),
                 format!(
-                    "no route binary {key} with a [[bin]] in Cargo.toml; add one or remove the cron"
+                    "no route binary {key} with a [[bin]] in Cargo.toml; add one or remove the schedule"
                 ),
             ));
         }
-        if let Err(e) = Schedule::parse(&cron.schedule) {
-            out.push(Problem::new(
-                format!(
-                    "vercel.json crons[{}].schedule {:?}",
-                    cron.path, cron.schedule
-                ),
-                format!("{e}; use five fields in UTC, e.g. \"0 * * * *\""),
-            ));
-        }
+    }
+    // Every scheduled route's function, and every cron function even when
+    // its schedule is broken: both limits must be right before it runs.
+    let mut keys: Vec<String> = declared
+        .iter()
+        .map(|d| format!("{}.rs", d.path.trim_start_matches('/')))
+        .chain(
+            vercel
+                .functions
+                .keys()
+                .filter(|k| k.starts_with("api/cron/"))
+                .cloned(),
+        )
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
         match vercel.functions.get(&key).and_then(|f| f.max_duration) {
             None => out.push(Problem::new(
                 format!("vercel.json functions.\"{key}\".maxDuration"),
@@ -91,14 +104,10 @@ pub fn check(dir: &Path) -> Vec<Problem> {
                 continue;
             };
             let path = format!("/api/cron/{stem}");
-            if !vercel
-                .crons
-                .iter()
-                .any(|c| c.path.split('?').next() == Some(path.as_str()))
-            {
+            if !vercel.paths().contains(&path) {
                 out.push(Problem::new(
                     format!("api/cron/{name}"),
-                    format!("no cron in vercel.json calls {path}; add {{\"path\": \"{path}\", \"schedule\": …}} or remove the route"),
+                    format!("no schedule in vercel.json calls {path}; add {{\"path\": \"{path}\", \"schedule\": …}} to `schedules` or remove the route"),
                 ));
             }
         }

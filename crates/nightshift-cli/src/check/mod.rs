@@ -1,10 +1,13 @@
 //! `nightshift check`: what would stop a deployment from working, found before
 //! the first cron fires. Each problem is one line naming the file, key or
 //! variable and what to do; the exit code is non-zero when there is any.
+//! A project holding deploy/aws/template.yaml is also told when it is not
+//! what its vercel.json gives (crate::deploy).
 
 mod layout;
 mod remote;
 mod setup;
+mod zones;
 
 use std::path::PathBuf;
 
@@ -41,12 +44,26 @@ impl Problem {
 /// Returns the process exit code.
 pub async fn check(args: CheckArgs) -> anyhow::Result<i32> {
     let mut problems = layout::check(&args.dir);
+    problems.extend(crate::deploy::check_template(&args.dir));
     problems.extend(setup::check().await);
     if let Some(url) = &args.url {
         problems.extend(remote::check(&args.dir, url, args.secret.as_deref()).await);
     }
     for p in &problems {
-        println!("problem: {}: {}", p.what, p.fix);
+        // A variable's problem points at its entry in the configuration reference
+        // (docs/reference/configuration.md, generated from nightshift-env's table).
+        match nightshift_env::vars::find(&p.what) {
+            Some(var) => println!(
+                "problem: {}: {} (docs/{})",
+                p.what,
+                p.fix,
+                nightshift_env::vars::anchor(var.name)
+            ),
+            None => println!("problem: {}: {}", p.what, p.fix),
+        }
+    }
+    for w in zones::warnings(&args.dir, chrono::Utc::now()) {
+        println!("warning: {w}");
     }
     if problems.is_empty() {
         println!(

@@ -19,12 +19,8 @@ pub async fn check(dir: &Path, base: &str, secret: Option<&str>) -> Vec<Problem>
     let paths: Vec<String> = std::fs::read_to_string(dir.join("vercel.json"))
         .ok()
         .and_then(|t| VercelJson::parse(&t).ok())
-        .map(|v| {
-            v.crons
-                .iter()
-                .map(|c| c.path.split('?').next().unwrap_or_default().to_owned())
-                .collect()
-        })
+        .and_then(|v| v.declared().ok())
+        .map(|d| d.into_iter().map(|d| d.path).collect())
         .unwrap_or_default();
     let client = http_client();
     let mut out = Vec::new();

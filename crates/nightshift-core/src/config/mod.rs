@@ -26,6 +26,9 @@ pub const DASHBOARD_PATH: &str = "/api/status?format=html";
 pub struct Config {
     pub cron_secret: Option<SecretString>,
     pub cron_secret_previous: Option<SecretString>,
+    /// A read-only token for `GET /api/metrics` only (crate::auth::authorize_metrics):
+    /// a Prometheus server holds it instead of the secret that runs jobs.
+    pub metrics_token: Option<SecretString>,
     pub database_url: Option<SecretString>,
     /// Overrides the per-route budget (maxDuration minus the margin).
     pub job_budget: Option<Duration>,
@@ -48,6 +51,7 @@ impl Default for Config {
         Self {
             cron_secret: None,
             cron_secret_previous: None,
+            metrics_token: None,
             database_url: None,
             job_budget: None,
             base_url: None,
@@ -93,6 +97,7 @@ impl Config {
         let auth_failures_global = parse_number(&get, "AUTH_FAILURES_GLOBAL", 100, 1..=1_000_000)?;
         let cron_secret = bearer_secret(&get, "CRON_SECRET")?;
         let cron_secret_previous = bearer_secret(&get, "CRON_SECRET_PREVIOUS")?;
+        let metrics_token = bearer_secret(&get, "METRICS_TOKEN")?;
         let healthcheck_url = get("HEALTHCHECK_URL")
             .map(|v| v.trim().trim_end_matches('/').to_owned())
             .filter(|v| !v.is_empty());
@@ -110,6 +115,7 @@ impl Config {
             healthcheck_url: healthcheck_url.map(SecretString::from),
             cron_secret,
             cron_secret_previous,
+            metrics_token,
             database_url: secret("DATABASE_URL"),
             job_budget,
             base_url: get("BASE_URL").filter(|v| !v.trim().is_empty()),
@@ -125,6 +131,7 @@ impl Config {
         [
             ("CRON_SECRET", &self.cron_secret),
             ("CRON_SECRET_PREVIOUS", &self.cron_secret_previous),
+            ("METRICS_TOKEN", &self.metrics_token),
         ]
         .into_iter()
         .filter(|(_, s)| {

@@ -40,6 +40,7 @@ fn secrets_no_header_can_match_are_refused_by_name() {
         ("CRON_SECRET", "two words-0123456789"),
         ("CRON_SECRET_PREVIOUS", "tab\there-0123456789"),
         ("CRON_SECRET", "caf\u{e9}-0123456789abcdef"),
+        ("METRICS_TOKEN", "two words-0123456789"),
     ] {
         let e = cfg(&[(name, value)]).unwrap_err().to_string();
         assert!(e.starts_with(&format!("{name} is invalid")), "{e}");

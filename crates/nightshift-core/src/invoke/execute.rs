@@ -98,7 +98,9 @@ pub(super) async fn execute(
             }
         }
         answer.outcome = status;
-        answer.message = error;
+        // A run's error first; else what admission had to say (a schedule
+        // mismatch, crate::announced).
+        answer.message = error.or(answer.message.take());
     } else {
         answer.follow_up = None;
         // The sweeper decided while we worked; its verdict stands.

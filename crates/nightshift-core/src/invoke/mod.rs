@@ -75,6 +75,10 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
     if !swept.is_empty() {
         tracing::warn!(runs = ?swept, "swept runs whose lease expired");
     }
+    // Told, never acted on: the slot stays the deployed schedule's.
+    let mismatch = crate::announced::record(call.ledger, call.spec, &req.headers, call.arrival.now)
+        .await
+        .map_err(HandleError::from_db)?;
     let run_id = Uuid::new_v4();
     match claim(&call, run_id, &req.headers, answer.budget_ms).await? {
         Claim::Claimed { attempt } => answer.attempt = Some(attempt),
@@ -86,7 +90,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
             answer.existing_run = Some(existing);
             answer.message = Some(format!("this slot already has a run ({status})"));
             // A repeated delivery is a heartbeat too: a denser schedule of
-            // the same route starts due follow-ups sooner (README, "Retries").
+            // the same route starts due follow-ups sooner (docs/internals/reliability.md, "Retries, continuations and missed slots").
             heartbeat_on_skip(app, &call).await;
             return Ok(answer);
         }
@@ -101,6 +105,7 @@ pub async fn invoke(app: &App, route: &Route, req: &Parts) -> Result<RunAnswer, 
         Claim::Paused(p) => return skip(&call, p, answer).await,
     }
     answer.run_id = Some(run_id);
+    answer.message = mismatch;
     app.track(run_id, true);
     let span =
         tracing::info_span!("run", %run_id, job_type = call.spec.job_type, route = call.spec.path);

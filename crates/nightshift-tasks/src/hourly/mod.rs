@@ -7,6 +7,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
 pub mod alerts;
 pub mod escalations;
+pub mod missed_slots;
 pub mod refresh_dashboard;
 pub mod reminders;
 pub mod revenue_at_risk;

@@ -3,8 +3,6 @@
 //! never ran in the last seven days; each is an alert (raised once while it
 //! lasts, resolved when it clears) and a warning event.
 
-use std::collections::HashSet;
-
 use crate::TasksConfig;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
@@ -12,6 +10,7 @@ use nightshift_core::{RouteSpec, Task, TaskContext, TaskReport};
 use serde_json::json;
 use sqlx::PgPool;
 
+use super::missed_slots::{self, Recorded};
 use crate::alerts::{self, Finding};
 
 pub const SOURCE: &str = "watch_jobs";
@@ -19,11 +18,7 @@ pub const SOURCE: &str = "watch_jobs";
 /// about thirteen minutes, and a route that creeps towards it will be killed.
 pub const LONG_RUN: Duration = Duration::minutes(8);
 pub const FAILURE_STREAK: i64 = 3;
-pub const MISSED_WINDOW: Duration = Duration::days(7);
-/// How late a platform delivery may be before the slot counts as missed.
-pub const MISSED_GRACE: Duration = Duration::minutes(10);
-/// Enough for seven days of a cron every minute.
-const MAX_SLOTS: usize = 7 * 24 * 60;
+pub use super::missed_slots::{MISSED_GRACE, MISSED_WINDOW};
 
 pub struct WatchJobs;
 
@@ -34,19 +29,14 @@ impl Task<TasksConfig> for WatchJobs {
     }
 
     async fn run(&self, ctx: &TaskContext<TasksConfig>) -> anyhow::Result<TaskReport> {
-        // Counting missed slots starts at the first run this deployment ever
-        // recorded, so a new install is not "missing" a week of history.
-        let first_seen = sqlx::query_scalar!("SELECT min(started_at) FROM job_history")
-            .fetch_one(&ctx.pool)
+        let recorded = missed_slots::recorded(&ctx.pool, ctx.now)
             .await
-            .context("finding the first recorded run")?;
+            .context("reading recorded slots")?;
         let mut findings = Vec::new();
         for spec in ctx.routes.iter() {
             findings.extend(latest_run_findings(ctx, spec).await?);
             findings.extend(failure_streak(&ctx.pool, spec, ctx.now).await?);
-            if let Some(first_seen) = first_seen {
-                findings.extend(missed_slots(&ctx.pool, spec, ctx.now, first_seen).await?);
-            }
+            findings.extend(missed_finding(&recorded, spec, ctx.now));
         }
         let sync = alerts::sync(&ctx.pool, SOURCE, ctx.now, &findings)
             .await
@@ -155,52 +145,18 @@ async fn failure_streak(
     }))
 }
 
-/// Slots of the last seven days, since `first_seen`, with no run at all. A
-/// slot whose call came while the job was paused (a `job_skipped` event)
-/// was not missed: the operator chose it.
-async fn missed_slots(
-    pool: &PgPool,
-    spec: &RouteSpec,
-    now: DateTime<Utc>,
-    first_seen: DateTime<Utc>,
-) -> anyhow::Result<Option<Finding>> {
-    let from = (now - MISSED_WINDOW).max(first_seen);
-    let expected = spec
-        .schedule
-        .slots_between(from, now - MISSED_GRACE, MAX_SLOTS);
-    if expected.is_empty() {
-        return Ok(None);
-    }
-    let seen: HashSet<DateTime<Utc>> = sqlx::query_scalar!(
-        r#"SELECT DISTINCT slot AS "slot!" FROM job_history WHERE job_type = $1 AND slot >= $2"#,
-        spec.job_type,
-        from,
-    )
-    .fetch_all(pool)
-    .await
-    .context("reading recorded slots")?
-    .into_iter()
-    .collect();
-    let paused: Vec<DateTime<Utc>> = sqlx::query_scalar(
-        "SELECT DISTINCT (details->>'slot')::timestamptz FROM sync_events
-          WHERE event_type = 'job_skipped' AND details->>'job_type' = $1
-            AND details->>'slot' IS NOT NULL AND created_at >= $2",
-    )
-    .bind(spec.job_type)
-    .bind(from)
-    .fetch_all(pool)
-    .await
-    .context("reading slots skipped while paused")?;
-    let seen: HashSet<DateTime<Utc>> = seen.into_iter().chain(paused).collect();
-    let missed: Vec<DateTime<Utc>> = expected.into_iter().filter(|s| !seen.contains(s)).collect();
-    Ok((!missed.is_empty()).then(|| Finding {
+/// The slots of the last seven days that never ran (`missed_slots`, the
+/// definition the metrics count too).
+fn missed_finding(recorded: &Recorded, spec: &RouteSpec, now: DateTime<Utc>) -> Option<Finding> {
+    let missed = recorded.missed(spec, now);
+    (!missed.is_empty()).then(|| Finding {
         dedupe_key: format!("{SOURCE}:missed_cron:{}", spec.job_type),
         kind: "missed_cron",
         severity: "warning",
         title: format!("{} missed {} scheduled run(s) in the last 7 days", spec.job_type, missed.len()),
-        message: format!("cron {} on {}; latest missed slot {}", spec.schedule.expr(), spec.path,
-                         missed.last().map(|s| s.to_rfc3339()).unwrap_or_default()),
+        message: format!("schedule {} on {}; latest missed slot {}", spec.schedule.describe(), spec.path,
+                         missed.last().map(|s| spec.schedule.show(*s)).unwrap_or_default()),
         details: json!({ "missed": missed.iter().rev().take(50).collect::<Vec<_>>(), "count": missed.len() }),
         project_id: None,
-    }))
+    })
 }
