@@ -86,7 +86,7 @@ fn input(vercel_json: &str) -> Result<template::Input, String> {
             path: spec.path.to_owned(),
             expr: schedule.expr().to_owned(),
             eventbridge,
-            zone: zone_of(&schedule),
+            zone: schedule.timezone(),
             timeout_secs: lambda_timeout(spec.path, max_duration.as_secs())?,
             max_age_secs: max_event_age(&schedule),
         });
@@ -102,13 +102,6 @@ fn input(vercel_json: &str) -> Result<template::Input, String> {
         status_timeout_secs: lambda_timeout(status, status_max)?,
         scheduled_event: nightshift_http::lambda::EXPECTED_EVENT.to_owned(),
     })
-}
-
-/// The zone a route's schedule is written in. vercel.json's `crons` are
-/// UTC; when `Schedule` learns its own zone (issue 31: `Schedule::timezone`),
-/// this returns it.
-fn zone_of(_schedule: &Schedule) -> chrono_tz::Tz {
-    chrono_tz::UTC
 }
 
 /// vercel.json's maxDuration is the function's timeout on Lambda too (the

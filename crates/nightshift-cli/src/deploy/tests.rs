@@ -192,10 +192,22 @@ fn secrets_are_resolved_references_never_values_or_outputs() {
 
 #[test]
 fn a_route_s_zone_is_the_schedule_s_time_zone() {
-    let mut inp = input(VERCEL_JSON).unwrap();
-    // vercel.json's crons are UTC until Schedule carries its own zone.
-    assert!(inp.routes.iter().all(|r| r.zone == chrono_tz::UTC));
-    inp.routes[1].zone = chrono_tz::Asia::Kolkata;
+    // vercel.json's `schedules`, the daily route at 02:00 in Kolkata.
+    let mut v: serde_json::Value = serde_json::from_str(VERCEL_JSON).unwrap();
+    let o = v.as_object_mut().unwrap();
+    o.remove("crons");
+    o.remove("schedules");
+    o.insert(
+        "schedules".into(),
+        serde_json::json!([
+            {"name": "hourly", "schedule": "0 * * * *", "path": "/api/cron/hourly"},
+            {"name": "daily", "schedule": "0 2 * * *", "timezone": "Asia/Kolkata", "path": "/api/cron/daily"},
+            {"name": "weekly", "schedule": "0 9 * * 1", "timezone": "UTC", "path": "/api/cron/weekly"},
+        ]),
+    );
+    let inp = input(&v.to_string()).unwrap();
+    assert_eq!(inp.routes[0].zone, chrono_tz::UTC);
+    assert_eq!(inp.routes[1].zone, chrono_tz::Asia::Kolkata);
     let t = template::build(&inp);
     let props = t.at(&["Resources", "DailySchedule", "Properties"]).unwrap();
     assert_eq!(
