@@ -25,3 +25,4 @@ mod scheduler;
 mod sessions;
 mod status_api;
 mod throttle;
+mod throttle_flood;

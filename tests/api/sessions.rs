@@ -18,6 +18,7 @@ fn client() -> reqwest::Client {
 async fn sign_in(c: &reqwest::Client, base: &str) -> String {
     let r = c
         .post(format!("{base}/api/status/login"))
+        .header("sec-fetch-site", "same-origin")
         .form(&[("secret", SECRET)])
         .send()
         .await
