@@ -80,3 +80,39 @@ pub(super) fn bearer_secret(
     }
     Ok(Some(secret))
 }
+
+/// `BASE_URL`: where the heartbeat sends the bearer secret
+/// (crate::kick), so it must be `https://`; plain `http://` only to a
+/// loopback host (127.0.0.0/8, ::1, localhost), where nothing crosses a
+/// network. The value is not echoed: it may be mistyped into something
+/// private.
+pub(super) fn base_url(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    let Some(v) = get("BASE_URL")
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    let invalid = |reason: &str| ConfigError::Invalid {
+        name: "BASE_URL",
+        reason: reason.to_owned(),
+    };
+    let url = url::Url::parse(&v)
+        .map_err(|_| invalid("not a URL such as https://<your deployment's host>"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(invalid("has no host; use https://<your deployment's host>")),
+    };
+    match url.scheme() {
+        "https" => Ok(Some(v)),
+        "http" if loopback => Ok(Some(v)),
+        _ => Err(invalid(
+            "must start with https:// (the heartbeat sends CRON_SECRET to it); \
+             http:// is allowed only for 127.0.0.0/8, ::1 and localhost",
+        )),
+    }
+}

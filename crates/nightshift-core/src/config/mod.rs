@@ -14,8 +14,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 mod checks;
 
-use checks::bearer_secret;
 pub use checks::{MIN_SECRET_LEN, SECRET_RULE, estimated_bits, strong_enough};
+use checks::{base_url, bearer_secret};
 pub use nightshift_env::ConfigError;
 
 /// Where the dashboard lives: its public address (`dashboard_url`) for links
@@ -108,7 +108,7 @@ impl Config {
             cron_secret_previous,
             database_url: secret("DATABASE_URL"),
             job_budget,
-            base_url: get("BASE_URL").filter(|v| !v.trim().is_empty()),
+            base_url: base_url(&get)?,
             org_timezone,
             db_max_connections,
             db_pgbouncer,

@@ -124,3 +124,38 @@ fn auth_failure_limits_default_and_parse() {
     assert_eq!(c.auth_failures_per_client, 20);
     assert!(cfg(&[("AUTH_FAILURES_PER_CLIENT", "0")]).is_err());
 }
+
+/// BASE_URL receives the bearer from the heartbeat: https, or http to a
+/// loopback host only; anything else is refused by name, value unshown.
+#[test]
+fn base_url_must_be_https_except_on_loopback() {
+    for ok in [
+        "https://nightshift.example.com",
+        "https://nightshift.example.com/",
+        "http://localhost:3000",
+        "http://127.0.0.1:3000",
+        "http://127.9.9.9",
+        "http://[::1]:3000",
+        "HTTP://LOCALHOST",
+    ] {
+        let c = cfg(&[("BASE_URL", ok)]).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        assert!(c.base_url.is_some(), "{ok}");
+    }
+    for bad in [
+        "http://nightshift.example.com",
+        "http://10.0.0.7:3000",
+        "http://localhost.example.com",
+        "http://[::ffff:10.0.0.1]",
+        "ftp://nightshift.example.com",
+        "nightshift.example.com",
+        "https://",
+    ] {
+        let e = cfg(&[("BASE_URL", bad)]).unwrap_err().to_string();
+        assert!(e.starts_with("BASE_URL is invalid"), "{bad}: {e}");
+        assert!(
+            !e.contains("nightshift.example") && !e.contains("10.0.0"),
+            "{e}"
+        );
+    }
+    assert!(cfg(&[("BASE_URL", "  ")]).unwrap().base_url.is_none());
+}
