@@ -15,7 +15,7 @@ use nightshift_core::auth::{authorize, bearer_token};
 use nightshift_core::options::RunOptions;
 use nightshift_core::session;
 
-const SECRET: &str = "fuzz-secret-0123456789";
+const SECRET: &str = "fuzz-secret-0123456789abcdefghijklmnop";
 const TASKS: &[&str] = &[
     "watch_jobs",
     "sla_risk",

@@ -95,6 +95,10 @@ async fn a_configuration_error_names_the_variable_and_logs_the_detail() {
     let cases = [
         ("ALERT_EMAILS", "jane.doe@example", Some("j***@example")),
         ("CRON_SECRET", "two words-0123456789", None),
+        // Weak (28 characters): refused at start, fails closed (issue 33).
+        ("CRON_SECRET", "test-secret-0123456789abcdef", None),
+        // The heartbeat would send the bearer in clear text (issue 33).
+        ("BASE_URL", "http://nightshift.example.com", None),
     ];
     for (name, value, logged) in cases {
         let port = free_port();

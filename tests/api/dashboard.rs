@@ -15,6 +15,7 @@ fn client() -> reqwest::Client {
 async fn sign_in(client: &reqwest::Client, base: &str, secret: &str) -> reqwest::Response {
     client
         .post(format!("{base}/api/status/login"))
+        .header("sec-fetch-site", "same-origin")
         .form(&[("secret", secret)])
         .send()
         .await
@@ -231,6 +232,7 @@ async fn cookie_is_secure_off_loopback_and_report_inlines_images(pool: PgPool) {
     let c = client();
     let resp = c
         .post(format!("{base}/api/status/login"))
+        .header("sec-fetch-site", "same-origin")
         .header("host", "status.example.com")
         .form(&[("secret", SECRET)])
         .send()

@@ -29,3 +29,4 @@ mod schedules;
 mod sessions;
 mod status_api;
 mod throttle;
+mod throttle_flood;

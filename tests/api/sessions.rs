@@ -18,6 +18,7 @@ fn client() -> reqwest::Client {
 async fn sign_in(c: &reqwest::Client, base: &str) -> String {
     let r = c
         .post(format!("{base}/api/status/login"))
+        .header("sec-fetch-site", "same-origin")
         .form(&[("secret", SECRET)])
         .send()
         .await
@@ -163,4 +164,52 @@ async fn sign_out_everywhere_refuses_every_cookie(pool: PgPool) {
     assert_eq!(body["outcome"], "signed_out_everywhere");
     assert_eq!(page(&c, &base, &again).await.0, 401);
     assert_eq!(page(&c, &base, &sign_in(&c, &base).await).await.0, 200);
+}
+
+/// The session MAC is keyed by HKDF-SHA256 of the secret (issue 33, item
+/// 4): a cookie whose MAC is keyed with the raw secret, as before, is
+/// refused; the same session signed with the derived key is honoured.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_cookie_keyed_with_the_raw_secret_is_refused(pool: PgPool) {
+    use hmac::{KeyInit, Mac};
+    let t = real_app(&pool);
+    let base = serve_all(t.app.clone()).await;
+    let epoch: uuid::Uuid = sqlx::query_scalar("SELECT epoch FROM session_epoch")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let (id, expires) = (
+        uuid::Uuid::new_v4(),
+        (t0() + chrono::Duration::hours(1)).timestamp(),
+    );
+    let payload = format!("{}:{}:{expires}", epoch.simple(), id.simple());
+    let cookie_with = |key: &[u8]| {
+        let mut mac = hmac::Hmac::<hmac_sha2::Sha256>::new_from_slice(key).unwrap();
+        mac.update(format!("nightshift:session:{payload}").as_bytes());
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!(
+            "nightshift_session={}.{}.{expires}.{hex}",
+            epoch.simple(),
+            id.simple()
+        )
+    };
+    let hk = hkdf::Hkdf::<hmac_sha2::Sha256>::new(None, SECRET.as_bytes());
+    let mut derived = [0u8; 32];
+    hk.expand(b"nightshift session mac v1", &mut derived)
+        .unwrap();
+    let c = client();
+    let get = |cookie: String| {
+        c.get(format!("{base}/api/status"))
+            .header("cookie", cookie)
+            .send()
+    };
+    let raw = get(cookie_with(SECRET.as_bytes())).await.unwrap();
+    assert_eq!(raw.status().as_u16(), 401, "a MAC under the raw secret");
+    let ok = get(cookie_with(&derived)).await.unwrap();
+    assert_eq!(ok.status().as_u16(), 200, "a MAC under the derived key");
 }

@@ -22,6 +22,7 @@ async fn a_form_body_past_4_kib_gets_413(pool: PgPool) {
             .post(format!("{base}{path}"))
             .header("content-type", FORM)
             .header("authorization", bearer())
+            .header("sec-fetch-site", "same-origin")
             .body(body)
             .send()
     };

@@ -15,7 +15,7 @@ use nightshift_tasks::TasksConfig;
 use serde_json::Value;
 use sqlx::PgPool;
 
-pub const SECRET: &str = "test-secret-0123456789abcdef";
+pub const SECRET: &str = "test-secret-0123456789abcdefghijklmnopqrstuv";
 
 /// Tuesday 2026-11-24 21:17:05 UTC: hourly slot 21:00, daily slot 02:00.
 pub fn t0() -> DateTime<Utc> {

@@ -21,10 +21,11 @@ pub struct AuthArgs {
 enum AuthCommand {
     /// End every dashboard session: every browser must sign in again.
     SignOutEverywhere,
-    /// Lift the back-off of one client address, or (--all) of every address
-    /// and the global one.
+    /// Lift the back-off of one client address, or (--all) of every address.
+    /// Only wrong secrets are ever refused; running instances forget their
+    /// copy of a block within a minute.
     Unblock {
-        /// The client address (an IPv6 address lifts its whole /64).
+        /// The client address (an IPv6 address lifts its whole /48).
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         address: Option<IpAddr>,
         #[arg(long)]

@@ -8,7 +8,7 @@ use nightshift_testkit::{Canned, Replay};
 use sqlx::PgPool;
 use tokio::process::Command;
 
-const SECRET: &str = "check-test-secret-0123456789";
+const SECRET: &str = "check-test-secret-0123456789abcdefghijkl";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -136,7 +136,7 @@ async fn environment_problems_name_the_variable(pool: PgPool) {
     let (code, out) = check(dir.path(), &env, None).await;
     assert_eq!(code, 1);
     for expected in [
-        "problem: CRON_SECRET: shorter than 16 characters",
+        "problem: CRON_SECRET: too weak to use; it needs at least 128 bits",
         "problem: DATABASE_URL: the database is unreachable",
         "problem: REPORT_EMAILS: is set but no mail transport is",
         &format!("problem: GITHUB_TOKEN: rejected by {} (401)", replay.url()),

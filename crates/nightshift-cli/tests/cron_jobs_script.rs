@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const SECRET: &str = "script-test-secret-0123456789";
+const SECRET: &str = "script-test-secret-0123456789abcdefghijk";
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/test-cron-jobs.sh")

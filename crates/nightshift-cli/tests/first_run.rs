@@ -7,7 +7,7 @@ use nightshift_testkit::db::{drop_db, scratch_db, url_of};
 use sqlx::PgPool;
 
 async fn nightshift(url: &str, args: &[&str]) {
-    let secret = ("CRON_SECRET", "first-run-test-secret-0123456789");
+    let secret = ("CRON_SECRET", "first-run-test-secret-0123456789abcdef");
     let r = cli::run(env!("CARGO_BIN_EXE_nightshift"), url, args, &[secret], &[]).await;
     assert_eq!(r.code, 0, "nightshift {args:?}: {}", r.text());
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use tokio::process::Command;
 
-const SECRET: &str = "ops-test-secret-0123456789";
+const SECRET: &str = "ops-test-secret-0123456789abcdefghijklmn";
 
 /// Runs `nightshift ARGS`; returns (exit code, stdout, stderr).
 async fn nightshift(url: &str, args: &[&str]) -> (i32, String, String) {
@@ -303,15 +303,15 @@ async fn auth_ends_every_session_and_lifts_back_offs(pool: PgPool) {
     sqlx::query(
         "INSERT INTO auth_throttle (scope, failures, forget_at, blocked_until)
          VALUES ('ip:203.0.113.7', 9, now() + interval '1 h', now() + interval '1 h'),
-                ('ip:2001:db8:1:2::/64', 9, now() + interval '1 h', now() + interval '1 h'),
-                ('global', 9, now() + interval '1 h', now() + interval '1 h')",
+                ('ip:2001:db8:1::/48', 9, now() + interval '1 h', now() + interval '1 h'),
+                ('unknown', 9, now() + interval '1 h', now() + interval '1 h')",
     )
     .execute(&pool)
     .await
     .unwrap();
     let (code, out, _) = nightshift(&url, &["auth", "unblock", "2001:db8:1:2::99"]).await;
     assert_eq!(code, 0);
-    assert!(out.contains("ip:2001:db8:1:2::/64: 1"), "{out}");
+    assert!(out.contains("ip:2001:db8:1::/48: 1"), "{out}");
     let (code, _, err) = nightshift(&url, &["auth", "unblock"]).await;
     assert_ne!(code, 0, "an address or --all: {err}");
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_throttle")

@@ -5,7 +5,7 @@
 //! claims the deployed schedule's slot, so a slot is never silently wrong
 //! and no run is dropped, and the difference is told: a `schedule_mismatch`
 //! event and an open alert, resolved by the first delivery that agrees
-//! (docs/decisions.md 79).
+//! (docs/decisions.md 81).
 
 use chrono::{DateTime, Utc};
 use http::HeaderMap;

@@ -49,6 +49,8 @@ pub struct App {
     pub inflight: Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
     /// Back-off on wrong secrets (`crate::throttle`).
     pub throttle: crate::throttle::ThrottlePolicy,
+    /// The scopes this instance knows to be blocked (no statement for them).
+    pub blocked: crate::throttle::Blocked,
     /// Where the heartbeat calls the routes (`crate::kick`): `nightshift
     /// serve` sets its own address; otherwise BASE_URL.
     pub self_url: std::sync::OnceLock<String>,
@@ -65,9 +67,10 @@ impl App {
 
     /// An app over an existing pool (tests, the CLI).
     pub fn with_db(cfg: Config, db: Db, routes: Vec<Route>) -> Self {
-        let mut throttle = crate::throttle::ThrottlePolicy::default();
-        throttle.per_address.failures = cfg.auth_failures_per_client;
-        throttle.global.failures = cfg.auth_failures_global;
+        let throttle = crate::throttle::ThrottlePolicy {
+            failures: cfg.auth_failures_per_client,
+            ..Default::default()
+        };
         Self {
             cfg: Arc::new(cfg),
             db,
@@ -77,6 +80,7 @@ impl App {
             http: http_client(),
             inflight: Arc::default(),
             throttle,
+            blocked: Default::default(),
             self_url: std::sync::OnceLock::new(),
             follow_up_wait: DEFAULT_WAIT,
         }

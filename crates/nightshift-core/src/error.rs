@@ -49,8 +49,8 @@ pub enum HandleError {
     /// is wrong go to the log.
     #[error("{0} is invalid; the server log says why")]
     Config(&'static str),
-    /// Too many wrong secrets from this address, or from everyone: every
-    /// attempt, the right secret too, waits (`crate::throttle`).
+    /// Too many wrong secrets from this client's scope: its wrong secrets
+    /// wait (`crate::throttle`); the right secret is never refused.
     #[error("too many failed attempts; retry in {retry_after} s")]
     TooManyAttempts { retry_after: u64 },
 }

@@ -38,7 +38,9 @@ pub mod web;
 
 pub use app::{App, InvocationDeadline, Route};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Config, ConfigError, DASHBOARD_PATH, MIN_SECRET_LEN};
+pub use config::{
+    Config, ConfigError, DASHBOARD_PATH, MIN_SECRET_LEN, SECRET_RULE, estimated_bits, strong_enough,
+};
 pub use delivery::ScheduledDelivery;
 pub use error::{Cause, HandleError};
 pub use outcome::{Outcome, RunAnswer, Trigger};

@@ -4,8 +4,8 @@
 //!
 //! The cookie is `<epoch>.<id>.<expires>.<mac>`: the session epoch it was
 //! issued under (`session_epoch`, one random value), a random session id,
-//! the Unix expiry, and an HMAC-SHA256 of the three under CRON_SECRET (or
-//! CRON_SECRET_PREVIOUS during a rotation). The MAC is checked first, so a
+//! the Unix expiry, and an HMAC-SHA256 of the three under a key derived
+//! from CRON_SECRET (or CRON_SECRET_PREVIOUS during a rotation) by HKDF. The MAC is checked first, so a
 //! forged cookie never reaches the database; then one statement says whether
 //! the epoch is still the current one and the id was not signed out.
 //! "Sign out" records the id in `session_revocations` until it would have
@@ -159,7 +159,7 @@ pub async fn revoke_all(pool: &PgPool, by: &str, now: DateTime<Utc>) -> Result<(
 }
 
 fn sign(secret: &SecretString, label: &str, payload: &str) -> String {
-    let mut mac = Hmac::<hmac_sha2::Sha256>::new_from_slice(secret.expose_secret().as_bytes())
+    let mut mac = Hmac::<hmac_sha2::Sha256>::new_from_slice(&mac_key(secret))
         .expect("HMAC takes keys of any length");
     mac.update(format!("nightshift:{label}:{payload}").as_bytes());
     mac.finalize()
@@ -167,6 +167,21 @@ fn sign(secret: &SecretString, label: &str, payload: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// What `mac_key` derives under: change it and every cookie is refused.
+pub const MAC_KEY_INFO: &[u8] = b"nightshift session mac v1";
+
+/// The key of the session and CSRF MACs: HKDF-SHA256 (RFC 5869) of the
+/// secret with its own label, never the secret itself, so the MAC key is
+/// used for nothing else and a cookie is no MAC under the bearer secret
+/// (docs/decisions.md, 80).
+pub fn mac_key(secret: &SecretString) -> [u8; 32] {
+    let hk = hkdf::Hkdf::<hmac_sha2::Sha256>::new(None, secret.expose_secret().as_bytes());
+    let mut key = [0u8; 32];
+    hk.expand(MAC_KEY_INFO, &mut key)
+        .expect("32 bytes is within HKDF-SHA256's output length");
+    key
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -65,9 +65,6 @@ impl From<ConfigError> for StartupError {
 /// reads their delivery settings).
 pub fn app_from_env() -> Result<(App, Arc<TasksConfig>), StartupError> {
     let cfg = Config::from_env()?;
-    for warning in cfg.warnings() {
-        tracing::warn!("{warning}");
-    }
     let env = Arc::new(TasksConfig::from_env()?);
     let routes = nightshift_tasks::routes(Arc::clone(&env));
     let specs: Vec<_> = routes.iter().map(|r| r.spec.clone()).collect();

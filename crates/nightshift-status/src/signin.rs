@@ -32,6 +32,14 @@ async fn login_inner(app: &App, parts: &Parts, body: &[u8]) -> Result<Response, 
     if app.cfg.cron_secret.is_none() {
         return Err(HandleError::SecretNotConfigured);
     }
+    // A page on another site must not make its visitors' browsers post
+    // guesses (they would count against their addresses): refused before
+    // the secret is looked at, as the admin forms do (auth::same_origin).
+    if !auth::same_origin(&parts.headers) {
+        return Err(HandleError::Forbidden(
+            "cross-origin sign-in refused; sign in from the dashboard's own page".into(),
+        ));
+    }
     let presented = form_field(body, "secret").unwrap_or_default();
     let ok = auth::matches_configured(presented.trim(), &app.cfg);
     match auth::secret_attempt(app, &parts.extensions, ok, "sign-in").await {

@@ -1,6 +1,6 @@
 //! Daylight saving, told ahead: a schedule in a zone that skips or repeats
 //! an hour runs on the platforms' rules (a local time that does not exist
-//! is skipped, one that happens twice runs once; docs/decisions.md 79).
+//! is skipped, one that happens twice runs once; docs/decisions.md 81).
 //! Nobody else tells a route's owner that the 02:30 run will not come on the
 //! last Sunday of March, so `nightshift check` does, for the next 12 months.
 //! These are warnings: the exit code stays 0.

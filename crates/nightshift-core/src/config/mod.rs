@@ -14,8 +14,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 mod checks;
 
-pub use checks::MIN_SECRET_LEN;
-use checks::bearer_secret;
+pub use checks::{MIN_SECRET_LEN, SECRET_RULE, estimated_bits, strong_enough};
+use checks::{base_url, bearer_secret};
 pub use nightshift_env::ConfigError;
 
 /// Where the dashboard lives: its public address (`dashboard_url`) for links
@@ -40,10 +40,9 @@ pub struct Config {
     /// Dead-man's switch (Healthchecks.io protocol): pinged at each run's
     /// start and end. Holds the check's key, so it is never logged.
     pub healthcheck_url: Option<SecretString>,
-    /// Wrong secrets one client address, and all together, may present before
-    /// the back-off (crate::throttle) starts.
+    /// Wrong secrets one client scope may present before its back-off
+    /// (crate::throttle) starts. There is no global limit (decisions 79).
     pub auth_failures_per_client: u32,
-    pub auth_failures_global: u32,
 }
 
 impl Default for Config {
@@ -60,7 +59,6 @@ impl Default for Config {
             db_pgbouncer: None,
             healthcheck_url: None,
             auth_failures_per_client: 5,
-            auth_failures_global: 100,
         }
     }
 }
@@ -94,7 +92,6 @@ impl Config {
         };
         let auth_failures_per_client =
             parse_number(&get, "AUTH_FAILURES_PER_CLIENT", 5, 1..=1_000_000)?;
-        let auth_failures_global = parse_number(&get, "AUTH_FAILURES_GLOBAL", 100, 1..=1_000_000)?;
         let cron_secret = bearer_secret(&get, "CRON_SECRET")?;
         let cron_secret_previous = bearer_secret(&get, "CRON_SECRET_PREVIOUS")?;
         let metrics_token = bearer_secret(&get, "METRICS_TOKEN")?;
@@ -111,37 +108,17 @@ impl Config {
         }
         Ok(Self {
             auth_failures_per_client,
-            auth_failures_global,
             healthcheck_url: healthcheck_url.map(SecretString::from),
             cron_secret,
             cron_secret_previous,
             metrics_token,
             database_url: secret("DATABASE_URL"),
             job_budget,
-            base_url: get("BASE_URL").filter(|v| !v.trim().is_empty()),
+            base_url: base_url(&get)?,
             org_timezone,
             db_max_connections,
             db_pgbouncer,
         })
-    }
-
-    /// What is legal but unwise, for the log at startup (`nightshift check`
-    /// reports the same as problems).
-    pub fn warnings(&self) -> Vec<String> {
-        [
-            ("CRON_SECRET", &self.cron_secret),
-            ("CRON_SECRET_PREVIOUS", &self.cron_secret_previous),
-            ("METRICS_TOKEN", &self.metrics_token),
-        ]
-        .into_iter()
-        .filter(|(_, s)| {
-            s.as_ref()
-                .is_some_and(|s| s.expose_secret().len() < MIN_SECRET_LEN)
-        })
-        .map(|(name, _)| {
-            format!("{name} is shorter than {MIN_SECRET_LEN} characters; use a long random value")
-        })
-        .collect()
     }
 
     /// The dashboard's public address (BASE_URL + the dashboard path), for

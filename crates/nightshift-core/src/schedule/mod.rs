@@ -4,7 +4,7 @@
 //! A schedule is a five-field cron expression in a time zone (UTC for the
 //! legacy `crons` key, the entry's `timezone` for `schedules`). Slots are
 //! UTC instants, computed from the local wall clock with the rules both
-//! platforms apply across daylight saving (docs/decisions.md 79): a local
+//! platforms apply across daylight saving (docs/decisions.md 81): a local
 //! time that does not exist (spring forward) is no slot, and a local time
 //! that happens twice (fall back) is one slot, at its first occurrence.
 
