@@ -10,7 +10,7 @@ use chrono::Duration as Span;
 use nightshift_core::{Config, Task};
 use sqlx::PgPool;
 
-pub(crate) const TOKEN: &str = "metrics-token-0123456789abcdef";
+pub(crate) const TOKEN: &str = "metrics-token-7f3a9c2e5b1d8f4a6c0e2b9d7a5f3c1e";
 
 fn metrics_config() -> Config {
     // Through the settings path every variable takes.

@@ -52,8 +52,12 @@ async fn metrics_token_opens_the_metrics_and_nothing_else(pool: PgPool) {
         let resp = with_token(req).await.unwrap();
         assert_eq!(resp.status().as_u16(), 401, "METRICS_TOKEN opened {what}");
     }
+    // Same-origin, so the form reaches the secret check (a cross-site one
+    // is refused before it: tests/api/throttle.rs).
     let signin = client
         .post(format!("{base}/api/status/login"))
+        .header("origin", base.as_str())
+        .header("sec-fetch-site", "same-origin")
         .form(&[("secret", TOKEN)])
         .send()
         .await
