@@ -81,7 +81,7 @@ pub const VARS: &[Var] = &[
         "secret",
         "",
         Required,
-        "Bearer secret of every route and the dashboard's sign-in. Unset or empty: every route answers 500 (fail closed). Trimmed; inner whitespace or non-printable ASCII is an error; under 16 characters a warning.",
+        "Bearer secret of every route and the dashboard's sign-in. Unset or empty: every route answers 500 (fail closed). Trimmed; must carry 128 bits (32+ characters, e.g. `openssl rand -hex 32`), or every route answers 500 naming it; inner whitespace or non-printable ASCII is an error.",
     ),
     v(
         "DATABASE_URL",
@@ -96,7 +96,7 @@ pub const VARS: &[Var] = &[
         "URL",
         "",
         Common,
-        "Public base URL of the deployment: links in mail and Slack, and where the heartbeat calls the routes for retries, continuations and catch-ups (unset: they stay due). `nightshift trigger --url` defaults to it.",
+        "Public base URL of the deployment, `https://` (plain `http://` only on loopback): links in mail and Slack, and where the heartbeat calls the routes for retries, continuations and catch-ups (unset: they stay due). `nightshift trigger --url` defaults to it.",
     ),
     v(
         "GITHUB_TOKEN",
@@ -180,7 +180,7 @@ pub const VARS: &[Var] = &[
         "secret",
         "",
         Common,
-        "Read-only bearer for `GET /api/metrics` (Prometheus); opens nothing else. `CRON_SECRET` works there too.",
+        "Read-only bearer for `GET /api/metrics` (Prometheus); opens nothing else; the same 128-bit rule as `CRON_SECRET`, which works there too.",
     ),
     v(
         "DATABASE_URL_DIRECT",
@@ -216,14 +216,7 @@ pub const VARS: &[Var] = &[
         "integer 1–1000000",
         "5",
         Advanced,
-        "Wrong secrets one client address may present before its back-off (30 s, doubling to 1 h).",
-    ),
-    v(
-        "AUTH_FAILURES_GLOBAL",
-        "integer 1–1000000",
-        "100",
-        Advanced,
-        "The same, for all addresses together.",
+        "Wrong secrets one client scope (an IPv4 address, an IPv6 /48) may present before its back-off (30 s, doubling to 1 h); the right secret is never refused.",
     ),
     v(
         "DATABASE_MAX_CONNECTIONS",
