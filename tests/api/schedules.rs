@@ -183,3 +183,43 @@ async fn the_heartbeat_catches_up_across_spring_forward_only_a_slot_that_exists(
             .unwrap();
     assert_eq!(caught, ("catch_up".into(), utc(2027, 3, 29, 0, 30)));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_status_api_shows_each_schedule_on_its_own_wall_clock(pool: PgPool) {
+    let t = app_with(
+        &pool,
+        config(),
+        daily_in("30 2 * * *", chrono_tz::Europe::Berlin, 10),
+    );
+    let base = serve_all(t.app.clone()).await;
+    // Ten days before the spring-forward night of 2027-03-28.
+    t.clock.set(utc(2027, 3, 18, 12, 0));
+    let resp = reqwest::Client::new()
+        .get(format!("{base}/api/status"))
+        .header("authorization", bearer())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let status: serde_json::Value = resp.json().await.unwrap();
+    let job = &status["jobs"][0];
+    assert_eq!(job["schedule"], "30 2 * * *");
+    assert_eq!(job["timezone"], "Europe/Berlin");
+    assert_eq!(job["jitter_minutes"], 10);
+    assert_eq!(job["next_run_at"], "2027-03-19T01:30:00Z");
+    assert_eq!(job["next_run_local"], "2027-03-19T02:30:00+01:00");
+    assert_eq!(job["skipped_soon"], serde_json::json!(["2027-03-28T02:30"]));
+    // The dashboard says it in words.
+    let page = reqwest::Client::new()
+        .get(format!("{base}/api/status?format=html"))
+        .header("authorization", bearer())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("30 2 * * * Europe/Berlin"), "{page}");
+    assert!(page.contains("will not run at 2027-03-28 02:30"), "{page}");
+    assert!(page.contains("2027-03-19 02:30 CET"), "{page}");
+}
