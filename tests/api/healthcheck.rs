@@ -47,7 +47,7 @@ async fn monitor(status: StatusCode) -> (String, Arc<Mutex<Vec<Ping>>>) {
 fn with_monitor(t: &mut TestApp, url: &str) {
     let app = Arc::get_mut(&mut t.app).expect("app not shared yet");
     let mut cfg = (*app.cfg).clone();
-    cfg.healthcheck_url = Some(SecretString::from(url.to_owned()));
+    cfg.healthchecks.shared = Some(SecretString::from(url.to_owned()));
     app.cfg = Arc::new(cfg);
 }
 
@@ -119,6 +119,94 @@ async fn a_broken_monitor_never_fails_a_run(pool: PgPool) {
     assert_eq!(
         (a.status, a.body["outcome"].as_str()),
         (200, Some("completed"))
+    );
+}
+
+/// Every route with a task that only reads the ledger, configured through
+/// the settings path every variable takes.
+fn routes_pinging(pool: &PgPool, vars: &[(&str, String)]) -> TestApp {
+    let routes = nightshift_tasks::specs()
+        .into_iter()
+        .map(|spec| nightshift_core::Route {
+            spec,
+            tasks: vec![Arc::new(Fine("fine"))],
+        })
+        .collect();
+    let cfg = nightshift_core::Config::from_lookup(|k| {
+        if k == "CRON_SECRET" {
+            return Some(SECRET.to_owned());
+        }
+        vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    app_with(pool, cfg, routes)
+}
+
+async fn pinged(t: &TestApp, route: &str, pings: &Mutex<Vec<Ping>>) -> Vec<(String, String)> {
+    pings.lock().unwrap().clear();
+    let a = call_once(&t.app, route).await;
+    assert_eq!(a.body["outcome"], "completed", "{}", a.body);
+    let run = a.body["run_id"].as_str().unwrap().to_owned();
+    pings
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| (p.path.clone(), p.query.replace(&run, "RUN")))
+        .collect()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn each_route_pings_its_own_check_or_one_its_ping_key_creates(pool: PgPool) {
+    let (url, pings) = monitor(StatusCode::OK).await;
+    let root = url.trim_end_matches("/ping/abc-123").to_owned();
+    let rid = || "rid=RUN".to_owned();
+    // The daily route's own check; the others keep the shared one.
+    let t = routes_pinging(
+        &pool,
+        &[
+            ("HEALTHCHECK_URL", format!("{root}/ping/shared")),
+            ("HEALTHCHECK_URL_DAILY", format!("{root}/ping/daily")),
+        ],
+    );
+    assert_eq!(
+        pinged(&t, "/api/cron/daily", &pings).await,
+        [
+            ("/ping/daily/start".into(), rid()),
+            ("/ping/daily".into(), rid())
+        ]
+    );
+    assert_eq!(
+        pinged(&t, "/api/cron/hourly", &pings).await,
+        [
+            ("/ping/shared/start".into(), rid()),
+            ("/ping/shared".into(), rid())
+        ]
+    );
+    // A ping key: a check per route by slug, created on its first ping;
+    // a route's own URL still comes first.
+    let t = routes_pinging(
+        &pool,
+        &[
+            ("HEALTHCHECK_PING_KEY", "pk-4n9Qx".into()),
+            ("HEALTHCHECK_PING_URL", format!("{root}/hc")),
+            ("HEALTHCHECK_URL_WEEKLY", format!("{root}/ping/weekly")),
+        ],
+    );
+    t.clock.advance(chrono::Duration::days(1));
+    let created = || "rid=RUN&create=1".to_owned();
+    assert_eq!(
+        pinged(&t, "/api/cron/daily", &pings).await,
+        [
+            ("/hc/pk-4n9Qx/nightshift-daily/start".into(), created()),
+            ("/hc/pk-4n9Qx/nightshift-daily".into(), created())
+        ]
+    );
+    assert_eq!(
+        pinged(&t, "/api/cron/weekly", &pings).await,
+        [
+            ("/ping/weekly/start".into(), rid()),
+            ("/ping/weekly".into(), rid())
+        ]
     );
 }
 

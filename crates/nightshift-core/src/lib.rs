@@ -39,7 +39,8 @@ pub mod web;
 pub use app::{App, InvocationDeadline, Route};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    Config, ConfigError, DASHBOARD_PATH, MIN_SECRET_LEN, SECRET_RULE, estimated_bits, strong_enough,
+    Config, ConfigError, DASHBOARD_PATH, Healthchecks, MIN_SECRET_LEN, PingTarget, SECRET_RULE,
+    estimated_bits, strong_enough,
 };
 pub use delivery::ScheduledDelivery;
 pub use error::{Cause, HandleError};

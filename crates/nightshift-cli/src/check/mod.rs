@@ -4,6 +4,7 @@
 //! A project holding deploy/aws/template.yaml is also told when it is not
 //! what its vercel.json gives (crate::deploy).
 
+mod deadman;
 mod layout;
 mod remote;
 mod setup;
@@ -65,7 +66,7 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<i32> {
     for w in zones::warnings(&args.dir, chrono::Utc::now()) {
         println!("warning: {w}");
     }
-    if problems.is_empty() {
+    let code = if problems.is_empty() {
         println!(
             "ok: vercel.json, the environment{} look right",
             if args.url.is_some() {
@@ -74,9 +75,14 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<i32> {
                 ""
             }
         );
-        Ok(0)
+        0
     } else {
         eprintln!("{} problem(s) found", problems.len());
-        Ok(1)
+        1
+    };
+    // What each route's dead-man check should expect, to set it up to match.
+    for line in deadman::lines(&nightshift_tasks::specs(), chrono::Utc::now()) {
+        println!("info: {line}");
     }
+    Ok(code)
 }

@@ -13,9 +13,11 @@ use nightshift_env::{parse_flag, parse_number, secret_value};
 use secrecy::{ExposeSecret, SecretString};
 
 mod checks;
+mod healthchecks;
 
 pub use checks::{MIN_SECRET_LEN, SECRET_RULE, estimated_bits, strong_enough};
 use checks::{base_url, bearer_secret};
+pub use healthchecks::{DEFAULT_PING_URL, Healthchecks, PingTarget};
 pub use nightshift_env::ConfigError;
 
 /// Where the dashboard lives: its public address (`dashboard_url`) for links
@@ -37,9 +39,10 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Statement cache off, for PgBouncer transaction mode and managed poolers.
     pub db_pgbouncer: Option<bool>,
-    /// Dead-man's switch (Healthchecks.io protocol): pinged at each run's
-    /// start and end. Holds the check's key, so it is never logged.
-    pub healthcheck_url: Option<SecretString>,
+    /// Dead-man's switches (Healthchecks.io protocol), one per route:
+    /// pinged at each run's start and end. They hold the checks' keys, so
+    /// they are never logged.
+    pub healthchecks: Healthchecks,
     /// Wrong secrets one client scope may present before its back-off
     /// (crate::throttle) starts. There is no global limit (decisions 79).
     pub auth_failures_per_client: u32,
@@ -57,7 +60,10 @@ impl Default for Config {
             org_timezone: chrono_tz::UTC,
             db_max_connections: 5,
             db_pgbouncer: None,
-            healthcheck_url: None,
+            healthchecks: Healthchecks {
+                ping_url: DEFAULT_PING_URL.to_owned(),
+                ..Healthchecks::default()
+            },
             auth_failures_per_client: 5,
         }
     }
@@ -95,20 +101,10 @@ impl Config {
         let cron_secret = bearer_secret(&get, "CRON_SECRET")?;
         let cron_secret_previous = bearer_secret(&get, "CRON_SECRET_PREVIOUS")?;
         let metrics_token = bearer_secret(&get, "METRICS_TOKEN")?;
-        let healthcheck_url = get("HEALTHCHECK_URL")
-            .map(|v| v.trim().trim_end_matches('/').to_owned())
-            .filter(|v| !v.is_empty());
-        if let Some(u) = &healthcheck_url
-            && !(u.starts_with("https://") || u.starts_with("http://"))
-        {
-            return Err(ConfigError::Invalid {
-                name: "HEALTHCHECK_URL",
-                reason: "not an http(s) URL".into(),
-            });
-        }
+        let healthchecks = Healthchecks::from_lookup(&get)?;
         Ok(Self {
             auth_failures_per_client,
-            healthcheck_url: healthcheck_url.map(SecretString::from),
+            healthchecks,
             cron_secret,
             cron_secret_previous,
             metrics_token,

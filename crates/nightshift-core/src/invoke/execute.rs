@@ -2,7 +2,6 @@
 //! fenced finish, the alert when the slot cannot be healed, the finish ping
 //! and the heartbeat (docs/architecture.md §2, steps 8-9b; §5b).
 
-use secrecy::ExposeSecret;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -26,8 +25,8 @@ pub(super) async fn execute(
     let (spec, ledger_pool) = (call.spec, call.ledger);
     let clock = RunClock::new(call.arrival.now, call.arrival.at);
     tracing::info!(slot = ?call.slot, trigger = call.trigger.as_str(), tasks = call.tasks.len(), "run claimed");
-    let ping_url = app.cfg.healthcheck_url.as_ref().map(|u| u.expose_secret());
-    crate::ping::start(&app.http, ping_url, &answer).await;
+    let ping = app.cfg.healthchecks.for_route(spec.name);
+    crate::ping::start(&app.http, ping.as_ref(), &answer).await;
     let plan = RunPlan {
         pool: call.pool,
         ledger: ledger_pool,
@@ -121,7 +120,7 @@ pub(super) async fn execute(
         duration_ms = answer.duration_ms,
         "run finished"
     );
-    crate::ping::finish(&app.http, ping_url, &answer).await;
+    crate::ping::finish(&app.http, ping.as_ref(), &answer).await;
     // The heartbeat: this run's own continuation, and whatever else is due.
     crate::kick::kick(app).await;
     Ok(answer)
