@@ -127,11 +127,26 @@ fn ms(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.0}"))
 }
 
+/// One line of at most `n` characters, without control characters: text
+/// from the database (a GitHub title, a provider's error) can hold terminal
+/// escape sequences, which must not reach the operator's terminal.
 pub fn short(s: &str, n: usize) -> String {
-    let one_line = s.replace('\n', " ");
+    let one_line = crate::run_show::clean(s);
     if one_line.chars().count() > n {
         one_line.chars().take(n - 1).collect::<String>() + "…"
     } else {
         one_line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn short_text_carries_no_escape_sequence() {
+        let title = "\u{1b}[2J\u{1b}]0;pwned\u{7}Fix\nlogin\u{9b}31m";
+        let shown = super::short(title, 60);
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert_eq!(shown, "[2J]0;pwnedFix login31m");
+        assert_eq!(super::short("abcdef", 4), "abc…");
     }
 }

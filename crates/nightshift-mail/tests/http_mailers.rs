@@ -295,3 +295,42 @@ async fn bad_addresses_never_reach_the_api() {
     }
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+/// A provider whose error body never ends (a broken proxy, a hostile
+/// endpoint): the transport reads a bounded prefix and answers at once,
+/// naming what it read, instead of buffering until the request's timeout.
+#[tokio::test]
+async fn an_endless_error_body_is_read_up_to_a_bound() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 16 * 1024];
+        let _ = sock.read(&mut request).await;
+        let head = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n";
+        sock.write_all(head.as_bytes()).await.unwrap();
+        let line = [b"quota exceeded; ".as_slice(); 64].concat();
+        // Bounded: 1 GiB at most, ended as soon as the client hangs up.
+        for _ in 0..(1 << 30) / line.len() {
+            if sock.write_all(&line).await.is_err() {
+                break;
+            }
+        }
+    });
+    let cfg = DeliveryConfig {
+        resend_api_key: Some(KEY.into()),
+        resend_api_url: url,
+        email_from: Some("ops@example.com".into()),
+        ..DeliveryConfig::default()
+    };
+    let mailer = Mailer::from_config(&cfg, reqwest::Client::new())
+        .unwrap()
+        .unwrap();
+    let e = mailer.send(&common::text_email()).await.unwrap_err();
+    assert!(
+        e.to_string().contains("HTTP 503: quota exceeded; quota"),
+        "{e}"
+    );
+    assert_transient(&e, None);
+}

@@ -117,7 +117,7 @@ pub(super) async fn status_error(
 ) -> SendError {
     let status = resp.status();
     let hint = retry_after(resp.headers());
-    let body = resp.text().await.unwrap_or_default();
+    let body = body_prefix(resp).await;
     let message = format!(
         "{provider}: HTTP {}: {}",
         status.as_u16(),
@@ -140,6 +140,24 @@ pub(super) async fn status_error(
 
 /// The human part of an error body: Resend's `message`, SendGrid's
 /// `errors[].message`, Slack's plain text, else whatever came back.
+/// What of a provider's error body is read: enough for any real error
+/// message; a body that is larger, or never ends, costs no more than this.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+async fn body_prefix(mut resp: Response) -> String {
+    let mut buf = Vec::new();
+    while buf.len() < MAX_ERROR_BODY {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                let take = chunk.len().min(MAX_ERROR_BODY - buf.len());
+                buf.extend_from_slice(&chunk[..take]);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 fn provider_message(body: &str) -> String {
     let json: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let from_json = json.as_ref().and_then(|v| {
