@@ -12,6 +12,8 @@ mod vercel;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vercel_tests;
 
 use std::str::FromStr;
 use std::time::Duration;
