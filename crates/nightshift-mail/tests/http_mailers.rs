@@ -14,9 +14,14 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const KEY: &str = "re_test_key_123";
 
 fn resend(server: &MockServer) -> Mailer {
+    resend_at(server.uri())
+}
+
+/// Resend's transport against any API address.
+fn resend_at(api_url: String) -> Mailer {
     let cfg = DeliveryConfig {
         resend_api_key: Some(KEY.into()),
-        resend_api_url: server.uri(),
+        resend_api_url: api_url,
         email_from: Some("ops@example.com".into()),
         ..DeliveryConfig::default()
     };
@@ -318,16 +323,10 @@ async fn an_endless_error_body_is_read_up_to_a_bound() {
             }
         }
     });
-    let cfg = DeliveryConfig {
-        resend_api_key: Some(KEY.into()),
-        resend_api_url: url,
-        email_from: Some("ops@example.com".into()),
-        ..DeliveryConfig::default()
-    };
-    let mailer = Mailer::from_config(&cfg, reqwest::Client::new())
-        .unwrap()
-        .unwrap();
-    let e = mailer.send(&common::text_email()).await.unwrap_err();
+    let e = resend_at(url)
+        .send(&common::text_email())
+        .await
+        .unwrap_err();
     assert!(
         e.to_string().contains("HTTP 503: quota exceeded; quota"),
         "{e}"

@@ -233,6 +233,7 @@ async fn job_status(
     )
     .fetch_one(pool)
     .await?;
+    let next_run_at = spec.schedule.next_after(now);
     Ok(JobStatus {
         job_type: spec.job_type,
         route: spec.path,
@@ -240,11 +241,8 @@ async fn job_status(
         schedule: spec.schedule.expr().to_owned(),
         timezone: spec.schedule.timezone().name().to_owned(),
         jitter_minutes: spec.schedule.jitter().as_secs() / 60,
-        next_run_at: spec.schedule.next_after(now),
-        next_run_local: spec
-            .schedule
-            .next_after(now)
-            .map(|t| spec.schedule.local(t).to_rfc3339()),
+        next_run_at,
+        next_run_local: next_run_at.map(|t| spec.schedule.local(t).to_rfc3339()),
         skipped_soon: spec
             .schedule
             .skipped_between(now, now + Duration::days(35), 10)
