@@ -85,6 +85,12 @@ impl GitHub {
 
     /// Page 1 of a repository's issues and pull requests updated since `since`,
     /// oldest update first, so an interrupted walk resumes where it was.
+    /// Whether `url` is on GITHUB_API_URL's origin (scheme, host, port): the
+    /// only place a page the token is sent to may come from.
+    pub fn is_api_origin(&self, url: &Url) -> bool {
+        same_origin(url, &self.api)
+    }
+
     pub fn issues_url(&self, repo: &str, since: Option<DateTime<Utc>>) -> Url {
         let mut url = self
             .api
