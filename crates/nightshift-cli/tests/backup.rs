@@ -9,6 +9,8 @@ use nightshift_testkit::db::{database_url, drop_db, scratch_db, url_of};
 use sqlx::{AssertSqlSafe, PgPool};
 use tokio::process::Command;
 
+#[path = "backup/hostile.rs"]
+mod hostile;
 #[path = "backup/s3.rs"]
 mod s3;
 

@@ -9,6 +9,7 @@
 //! its deadline leaves no manifest and reports more work.
 
 mod dump;
+mod lines;
 mod load;
 mod progress;
 mod restore;
