@@ -153,3 +153,58 @@ async fn an_over_long_line_is_refused_naming_file_and_line(pool: PgPool) {
     drop_db(&pool, &name).await;
 }
 
+/// The one restored value the sync sends the token to. With GITHUB_API_URL
+/// a GitHub Enterprise server, a page there is kept; one at a metadata
+/// address and one at api.github.com (another origin here) are dropped, named,
+/// and the rest of the restore goes in.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_next_page_on_another_origin_is_dropped_and_named(pool: PgPool) {
+    seed(&pool).await;
+    for sql in [
+        "INSERT INTO projects (name, owner_id, github_repo)
+         VALUES ('A', 1, 'acme/a'), ('B', 1, 'acme/b'), ('C', 1, 'acme/c')",
+        "INSERT INTO github_sync_cursors (project_id, next_url, updated_at) VALUES
+         (2, 'https://ghe.example.com/api/v3/repos/acme/a/issues?page=2', now()),
+         (3, 'http://169.254.169.254/latest/meta-data/?page=2', now()),
+         (4, 'https://api.github.com/repos/acme/c/issues?page=2', now())",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    let src = database_url(&pool).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out) = nightshift(&src, &["export", "--to", dir.path().to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{out}");
+    let (name, url, other) = target(&pool, "cli_next_url").await;
+
+    let ghe = [("GITHUB_API_URL", "https://ghe.example.com/api/v3")];
+    let from = dir.path().to_str().unwrap();
+    let (code, out) = nightshift_with(&url, &["restore", "--from", from], &ghe).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(": 14 rows"), "{out}");
+    for repo in ["acme/b", "acme/c"] {
+        assert!(
+            out.contains(&format!("dropped {repo}'s stored next page")),
+            "{out}"
+        );
+    }
+    assert!(!out.contains("dropped acme/a"), "{out}");
+    assert!(out.contains("2 GitHub cursor(s) reset"), "{out}");
+    let pages: Vec<(i64, Option<String>)> =
+        sqlx::query_as("SELECT project_id, next_url FROM github_sync_cursors ORDER BY project_id")
+            .fetch_all(&other)
+            .await
+            .unwrap();
+    assert_eq!(
+        pages,
+        [
+            (
+                2,
+                Some("https://ghe.example.com/api/v3/repos/acme/a/issues?page=2".to_owned())
+            ),
+            (3, None),
+            (4, None),
+        ]
+    );
+    other.close().await;
+    drop_db(&pool, &name).await;
+}

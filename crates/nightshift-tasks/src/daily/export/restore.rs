@@ -11,6 +11,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, PgPool};
 
+use super::cursors::drop_foreign_next_pages;
 use super::load::load_table;
 use super::progress::{RestoreOptions, RestoreSummary, RestoredTable};
 use super::store::Dest;
@@ -106,6 +107,7 @@ pub async fn restore_with(
             })
             .collect(),
         dry_run: opts.dry_run,
+        next_pages_dropped: Vec::new(),
     };
     if opts.dry_run {
         return Ok(summary);
@@ -139,6 +141,7 @@ pub async fn restore_with(
             .await
             .with_context(|| format!("resetting the id sequence of {}", table.name))?;
     }
+    summary.next_pages_dropped = drop_foreign_next_pages(&mut tx, opts.github_api_url).await?;
     // Counted again, by the database, before the commit: a mismatch undoes
     // the whole restore.
     for t in &mut summary.tables {
