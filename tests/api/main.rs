@@ -27,6 +27,7 @@ mod runner;
 mod scheduler;
 mod schedules;
 mod sessions;
+mod slow_clients;
 mod status_api;
 mod throttle;
 mod throttle_flood;

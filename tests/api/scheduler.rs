@@ -53,7 +53,7 @@ fn route(cron: &str, task: Arc<dyn Task>) -> Vec<Route> {
     }]
 }
 
-async fn start(
+pub(crate) async fn start(
     app: Arc<nightshift_core::App>,
     opts: ServeOptions,
 ) -> (
@@ -101,6 +101,7 @@ async fn serve_fast(
         schedule: true,
         speed: SPEED,
         grace: Some(Duration::from_secs(10)),
+        ..Default::default()
     };
     let (_base, stop, server) = start(app, opts).await;
     (clock, stop, server)
@@ -202,6 +203,7 @@ async fn shutdown_waits_for_a_run_or_marks_it_failed(pool: PgPool) {
         schedule: false,
         speed: 1.0,
         grace: Some(Duration::from_secs(20)),
+        ..Default::default()
     };
     let (base, stop, server) = start(t.app.clone(), opts).await;
     let url = format!("{base}/api/cron/hourly");
@@ -226,6 +228,7 @@ async fn shutdown_waits_for_a_run_or_marks_it_failed(pool: PgPool) {
         schedule: false,
         speed: 1.0,
         grace: Some(Duration::from_millis(300)),
+        ..Default::default()
     };
     let (base, stop, server) = start(t.app.clone(), opts).await;
     let url = format!("{base}/api/cron/hourly");

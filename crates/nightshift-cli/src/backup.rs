@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use nightshift_core::{Task, TaskContext};
+use nightshift_tasks::TasksConfig;
 use nightshift_tasks::daily::export::{
     Export, RestoreOptions, RestoreProgress, newest_complete_day, restore_with,
 };
@@ -79,10 +80,13 @@ pub async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
         Some(d) => d,
         None => newest_complete_day(&args.from).await?,
     };
+    // Read as the sync reads it: the origin a restored next page must have.
+    let github_api_url = TasksConfig::github_api_url_from_env()?;
     let bar = Bar::new();
     let opts = RestoreOptions {
         dry_run: args.dry_run,
         progress: &bar,
+        github_api_url: &github_api_url,
     };
     let summary = restore_with(&pool, &args.from, date, &opts).await;
     bar.0.finish_and_clear();
@@ -105,6 +109,17 @@ pub async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
             t.found.to_string()
         };
         println!("  {:<22} {:>10} {:>10}", t.table, t.rows, found);
+    }
+    for repo in &summary.next_pages_dropped {
+        println!(
+            "dropped {repo}'s stored next page: not on GITHUB_API_URL's origin, the repository syncs again from page 1"
+        );
+    }
+    if !summary.next_pages_dropped.is_empty() {
+        println!(
+            "{} GitHub cursor(s) reset",
+            summary.next_pages_dropped.len()
+        );
     }
     Ok(())
 }

@@ -12,7 +12,8 @@ pub struct TriggerArgs {
     /// daily, hourly or weekly
     #[arg(value_parser = ["daily", "hourly", "weekly"])]
     route: String,
-    /// The deployment, e.g. https://your-app.vercel.app or http://localhost:3000.
+    /// The deployment, e.g. https://your-app.vercel.app or http://localhost:3000;
+    /// https:// unless the host is loopback (the secret is sent to it).
     #[arg(long, env = "BASE_URL")]
     url: String,
     /// Extra query, e.g. force=true or tasks=watch_jobs.
@@ -31,7 +32,15 @@ pub async fn trigger(args: TriggerArgs) -> anyhow::Result<i32> {
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .context("CRON_SECRET is not set; trigger sends it as the bearer token")?;
-    let mut url = format!("{}/api/cron/{}", args.url.trim_end_matches('/'), args.route);
+    // The bearer goes to no host over plain HTTP but loopback: the rule of
+    // BASE_URL, which this flag defaults to. Checked before anything is sent.
+    nightshift_core::bearer_url(&args.url)
+        .map_err(|reason| anyhow::anyhow!("--url (or BASE_URL) {reason}"))?;
+    let mut url = format!(
+        "{}/api/cron/{}",
+        args.url.trim().trim_end_matches('/'),
+        args.route
+    );
     if let Some(q) = &args.query {
         url.push('?');
         url.push_str(q.trim_start_matches('?'));

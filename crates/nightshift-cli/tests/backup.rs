@@ -9,17 +9,26 @@ use nightshift_testkit::db::{database_url, drop_db, scratch_db, url_of};
 use sqlx::{AssertSqlSafe, PgPool};
 use tokio::process::Command;
 
+#[path = "backup/hostile.rs"]
+mod hostile;
 #[path = "backup/s3.rs"]
 mod s3;
 
 /// Runs the binary against `url`; returns (exit code, stdout + stderr).
 async fn nightshift(url: &str, args: &[&str]) -> (i32, String) {
+    nightshift_with(url, args, &[]).await
+}
+
+/// [`nightshift`] with these variables set on top.
+async fn nightshift_with(url: &str, args: &[&str], vars: &[(&str, &str)]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_nightshift"))
         .args(args)
         .env("DATABASE_URL", url)
         .env("RUST_LOG", "error")
         .env_remove("EXPORT_URL")
         .env_remove("EXPORT_WITH_ARCHIVE")
+        .env_remove("GITHUB_API_URL")
+        .envs(vars.iter().copied())
         .output()
         .await
         .unwrap();

@@ -40,7 +40,7 @@ pub use app::{App, InvocationDeadline, Route};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     Config, ConfigError, DASHBOARD_PATH, Healthchecks, MIN_SECRET_LEN, PingTarget, SECRET_RULE,
-    estimated_bits, strong_enough,
+    bearer_url, estimated_bits, strong_enough,
 };
 pub use delivery::ScheduledDelivery;
 pub use error::{Cause, HandleError};

@@ -75,12 +75,14 @@ impl GitHub {
         api_url: &str,
         token: Option<SecretString>,
     ) -> Result<Self, GitHubError> {
-        let mut api = Url::parse(api_url.trim_end_matches('/'))
-            .map_err(|e| GitHubError::BadBaseUrl(e.to_string()))?;
-        if !api.path().ends_with('/') {
-            api.set_path(&format!("{}/", api.path()));
-        }
+        let api = api_base(api_url)?;
         Ok(Self { http, api, token })
+    }
+
+    /// Whether `url` is on GITHUB_API_URL's origin (scheme, host, port): the
+    /// only place a page the token is sent to may come from.
+    pub fn is_api_origin(&self, url: &Url) -> bool {
+        same_origin(url, &self.api)
     }
 
     /// Page 1 of a repository's issues and pull requests updated since `since`,
@@ -217,6 +219,22 @@ async fn read_capped(url: &Url, mut resp: reqwest::Response) -> Result<Vec<u8>, 
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// [`GitHub::is_api_origin`] for a caller with no client to send requests
+/// with: a restore, dropping the stored pages the sync would refuse.
+pub fn on_api_origin(api_url: &str, url: &Url) -> Result<bool, GitHubError> {
+    Ok(same_origin(url, &api_base(api_url)?))
+}
+
+/// GITHUB_API_URL as a base that relative paths join onto.
+fn api_base(api_url: &str) -> Result<Url, GitHubError> {
+    let mut api = Url::parse(api_url.trim_end_matches('/'))
+        .map_err(|e| GitHubError::BadBaseUrl(e.to_string()))?;
+    if !api.path().ends_with('/') {
+        api.set_path(&format!("{}/", api.path()));
+    }
+    Ok(api)
 }
 
 fn same_origin(a: &Url, b: &Url) -> bool {

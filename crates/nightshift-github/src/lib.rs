@@ -9,6 +9,6 @@ mod error;
 mod issue;
 mod link;
 
-pub use client::{Fetch, GitHub, MAX_BODY_BYTES, Page, RateLimit};
+pub use client::{Fetch, GitHub, MAX_BODY_BYTES, Page, RateLimit, on_api_origin};
 pub use error::GitHubError;
 pub use issue::{Issue, Label, PullRef, User, is_valid_repo_name};

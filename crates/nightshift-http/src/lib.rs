@@ -14,9 +14,11 @@ use tracing_subscriber::EnvFilter;
 
 mod client_addr;
 pub mod lambda;
+mod listen;
 pub mod scheduler;
 mod serve;
 
+pub use listen::{DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 pub use serve::{ServeOptions, serve_local, serve_until, shutdown_signal};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -2,7 +2,6 @@
 //! local scheduler beside them, and a shutdown that lets running jobs finish
 //! (split from lib.rs, which keeps the platform adapters).
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +24,11 @@ pub struct ServeOptions {
     /// How long a shutdown waits for running jobs before marking them
     /// failed; default: the longest route budget plus the bookkeeping margin.
     pub grace: Option<Duration>,
+    /// A connection that has not sent a whole request header within this is
+    /// closed (slow clients; docs/decisions.md, 84).
+    pub header_timeout: Duration,
+    /// Connections open at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
 }
 
 impl Default for ServeOptions {
@@ -33,6 +37,8 @@ impl Default for ServeOptions {
             schedule: true,
             speed: 1.0,
             grace: None,
+            header_timeout: crate::DEFAULT_HEADER_TIMEOUT,
+            max_connections: crate::DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -89,13 +95,15 @@ pub async fn serve_until(
     }
     let router = all_routes_router(app.clone()).merge(nightshift_status::router(app.clone(), env));
     let mut drain = stop_rx.clone();
-    // The TCP peer is the client address the throttle keys on here.
-    let router = router.into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
+    let server = crate::listen::run(
+        listener,
+        router,
+        opts.header_timeout,
+        opts.max_connections,
+        async move {
             let _ = drain.wait_for(|s| *s).await;
-        })
-        .into_future();
+        },
+    );
     tokio::pin!(server);
     tokio::select! {
         r = &mut server => return r,

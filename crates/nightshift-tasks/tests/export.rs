@@ -317,6 +317,31 @@ async fn a_tampered_file_fails_the_restore_and_names_the_file(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../../migrations")]
+async fn an_oversized_manifest_is_refused_unread_and_nothing_is_written(pool: PgPool) {
+    seed(&pool).await;
+    let dir = tempfile::tempdir().unwrap();
+    Export::default()
+        .run(&export_ctx(&pool, dir.path(), Duration::from_secs(30)))
+        .await
+        .unwrap();
+    // Still valid JSON (trailing blanks), but 2 MiB of it.
+    let path = day_dir(dir.path(), today()).join("manifest.json");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.resize(2 << 20, b' ');
+    std::fs::write(&path, bytes).unwrap();
+
+    let (name, other) = extra_db(&pool, "big").await;
+    let err = restore(&other, dir.path().to_str().unwrap(), today())
+        .await
+        .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("manifest.json is larger than"), "{msg}");
+    assert_eq!(table_count(&other, "users").await, 0);
+    other.close().await;
+    drop_db(&pool, &name).await;
+}
+
+#[sqlx::test(migrations = "../../migrations")]
 async fn retention_deletes_exports_older_than_30_days_only(pool: PgPool) {
     let dir = tempfile::tempdir().unwrap();
     let old = today() - Age::days(31);

@@ -2,6 +2,8 @@
 //! rate limits, renames, failures of one repository among others, deadlines.
 
 mod common;
+#[path = "github_sync/foreign_cursor.rs"]
+mod foreign_cursor;
 #[path = "github_sync/people.rs"]
 mod people;
 #[path = "github_sync/renames.rs"]

@@ -82,10 +82,8 @@ pub(super) fn bearer_secret(
 }
 
 /// `BASE_URL`: where the heartbeat sends the bearer secret
-/// (crate::kick), so it must be `https://`; plain `http://` only to a
-/// loopback host (127.0.0.0/8, ::1, localhost), where nothing crosses a
-/// network. The value is not echoed: it may be mistyped into something
-/// private.
+/// (crate::kick), so it must pass `bearer_url`. The value is not echoed: it
+/// may be mistyped into something private.
 pub(super) fn base_url(
     get: &impl Fn(&str) -> Option<String>,
 ) -> Result<Option<String>, ConfigError> {
@@ -95,24 +93,30 @@ pub(super) fn base_url(
     else {
         return Ok(None);
     };
-    let invalid = |reason: &str| ConfigError::Invalid {
+    bearer_url(&v).map_err(|reason| ConfigError::Invalid {
         name: "BASE_URL",
         reason: reason.to_owned(),
-    };
-    let url = url::Url::parse(&v)
-        .map_err(|_| invalid("not a URL such as https://<your deployment's host>"))?;
+    })?;
+    Ok(Some(v))
+}
+
+/// The one rule for every URL the bearer secret is sent to (`BASE_URL`,
+/// `nightshift trigger --url`): `https://`, or plain `http://` only to a
+/// loopback host (127.0.0.0/8, ::1, localhost), where nothing crosses a
+/// network. The error is the reason, never the value.
+pub fn bearer_url(v: &str) -> Result<url::Url, &'static str> {
+    let url = url::Url::parse(v.trim())
+        .map_err(|_| "not a URL such as https://<your deployment's host>")?;
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return Err(invalid("has no host; use https://<your deployment's host>")),
+        None => return Err("has no host; use https://<your deployment's host>"),
     };
     match url.scheme() {
-        "https" => Ok(Some(v)),
-        "http" if loopback => Ok(Some(v)),
-        _ => Err(invalid(
-            "must start with https:// (the heartbeat sends CRON_SECRET to it); \
-             http:// is allowed only for 127.0.0.0/8, ::1 and localhost",
-        )),
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        _ => Err("must start with https:// (CRON_SECRET is sent to it); \
+             http:// is allowed only for 127.0.0.0/8, ::1 and localhost"),
     }
 }

@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 mod checks;
 mod healthchecks;
 
-pub use checks::{MIN_SECRET_LEN, SECRET_RULE, estimated_bits, strong_enough};
+pub use checks::{MIN_SECRET_LEN, SECRET_RULE, bearer_url, estimated_bits, strong_enough};
 use checks::{base_url, bearer_secret};
 pub use healthchecks::{DEFAULT_PING_URL, Healthchecks, PingTarget};
 pub use nightshift_env::ConfigError;

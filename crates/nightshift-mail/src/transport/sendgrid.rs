@@ -1,5 +1,6 @@
 //! SendGrid's v3 API: `POST /v3/mail/send`, answered with 202 and the
-//! message id in the `X-Message-Id` header (the body is empty).
+//! message id in the `X-Message-Id` header (the body is empty). Delivery is
+//! at least once: see `send` below.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -114,7 +115,13 @@ impl SendGridMailer {
                 })
                 .collect(),
         };
-        // SendGrid has no idempotency key; the outbox's claim is the guard.
+        // At least once: SendGrid's v3 API has no idempotency key (nor
+        // dedupes on custom_args), so nothing lets it drop a repeat. The
+        // outbox's claim keeps two senders off one row, but when the lease
+        // is lost after SendGrid accepted (the process died, or the send
+        // outlasted the lease and another run re-claimed the row), the
+        // message goes out again and the recipient gets it twice
+        // (docs/operate/notifications.md).
         let resp = self.api.post_json(&body, None).await?;
         let id = resp
             .headers()

@@ -12,7 +12,7 @@ use secrecy::SecretString;
 
 const DEFAULT_EXPORT_URL: &str = ".data/exports";
 
-const DEFAULT_GITHUB_API: &str = "https://api.github.com";
+pub(crate) const DEFAULT_GITHUB_API: &str = "https://api.github.com";
 
 #[derive(Clone, Debug)]
 pub struct TasksConfig {
@@ -66,6 +66,17 @@ impl Default for TasksConfig {
 impl TasksConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(nightshift_env::process_env)
+    }
+
+    /// GITHUB_API_URL alone, read as [`Self::from_env`] reads it: for a
+    /// command that needs no other setting and should not fail on one
+    /// (`nightshift restore`).
+    pub fn github_api_url_from_env() -> Result<String, ConfigError> {
+        api_url(
+            &nightshift_env::process_env,
+            "GITHUB_API_URL",
+            DEFAULT_GITHUB_API,
+        )
     }
 
     /// Reads from any lookup, so tests never mutate the process environment.

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, PgConnection};
 
 use super::ManifestFile;
+use super::lines::{LineTooLong, Lines, MAX_LINE};
 use super::progress::RestoreProgress;
 use super::restore::check_hash;
 use super::tables::Table;
@@ -19,6 +20,10 @@ use super::tables::Table;
 /// Rows per INSERT, and the most JSON text one may carry.
 const BATCH_ROWS: usize = 1000;
 const BATCH_BYTES: usize = 8 << 20;
+/// Compressed bytes decoded at a time. Deflate expands at most about 1,032
+/// to 1, so whole lines waiting to be loaded stay under ~8 MiB however the
+/// store chunks the object.
+const SLICE: usize = 8 << 10;
 
 /// Streams, decompresses and inserts one file in batches; hashes it again on
 /// the way, since it could have changed since `verify`.
@@ -34,19 +39,19 @@ pub(super) async fn load_table(
     let mut stream = store.get(path).await?.into_stream();
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
-    let mut gz = GzDecoder::new(Vec::new());
+    let mut gz = GzDecoder::new(Lines::new(MAX_LINE));
     while let Some(chunk) = stream.try_next().await? {
         hasher.update(&chunk);
         bytes += chunk.len() as u64;
-        gz.write_all(&chunk).context("decompressing")?;
-        let text = gz.get_mut();
-        if let Some(end) = text.iter().rposition(|b| *b == b'\n') {
-            let lines: Vec<u8> = text.drain(..=end).collect();
-            loader.push_lines(conn, &lines).await?;
+        for slice in chunk.chunks(SLICE) {
+            gz.write_all(slice).map_err(decoding)?;
+            let (first, lines) = gz.get_mut().take_complete();
+            loader.push_lines(conn, first, &lines).await?;
         }
     }
-    let rest = gz.finish().context("decompressing")?;
-    loader.push_lines(conn, &rest).await?;
+    let mut rest = gz.finish().map_err(decoding)?;
+    let (first, lines) = rest.take_rest();
+    loader.push_lines(conn, first, &lines).await?;
     check_hash(entry, bytes, hasher)?;
     let rows = loader.finish(conn).await?;
     ensure!(
@@ -56,6 +61,15 @@ pub(super) async fn load_table(
         entry.rows
     );
     Ok(rows)
+}
+
+/// The decoder's error: a line past [`MAX_LINE`] as itself (it numbers the
+/// line), anything else as data that is not gzip.
+fn decoding(e: std::io::Error) -> anyhow::Error {
+    if let Some(long) = e.get_ref().and_then(|i| i.downcast_ref::<LineTooLong>()) {
+        return anyhow::anyhow!("{long}");
+    }
+    anyhow::Error::new(e).context("decompressing")
 }
 
 /// Collects JSON rows into a `[...]` array and inserts it with
@@ -130,9 +144,25 @@ impl<'p> Loader<'p> {
         })
     }
 
-    async fn push_lines(&mut self, conn: &mut PgConnection, text: &[u8]) -> anyhow::Result<()> {
-        let text = std::str::from_utf8(text).context("rows are not UTF-8")?;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+    /// Lines numbered from `first`, each checked to be one JSON object so
+    /// that a bad one is named here rather than by Postgres for the batch.
+    async fn push_lines(
+        &mut self,
+        conn: &mut PgConnection,
+        first: u64,
+        text: &[u8],
+    ) -> anyhow::Result<()> {
+        for (n, line) in (first..).zip(text.split(|b| *b == b'\n')) {
+            let line =
+                std::str::from_utf8(line).with_context(|| format!("line {n} is not UTF-8"))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            ensure!(
+                line.trim_start().starts_with('{')
+                    && serde_json::from_str::<serde::de::IgnoredAny>(line).is_ok(),
+                "line {n} is not one JSON object"
+            );
             self.batch
                 .push(if self.batch.is_empty() { '[' } else { ',' });
             self.batch.push_str(line);

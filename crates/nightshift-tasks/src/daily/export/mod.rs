@@ -8,7 +8,9 @@
 //! files match it. Re-running a day overwrites that day; a run cut short by
 //! its deadline leaves no manifest and reports more work.
 
+mod cursors;
 mod dump;
+mod lines;
 mod load;
 mod progress;
 mod restore;

@@ -23,6 +23,9 @@ pub struct RestoreOptions<'a> {
     /// Check the export and the database, write nothing.
     pub dry_run: bool,
     pub progress: &'a dyn RestoreProgress,
+    /// GITHUB_API_URL of the deployment restored into: a cursor's next page
+    /// on another origin is dropped.
+    pub github_api_url: &'a str,
 }
 
 impl Default for RestoreOptions<'_> {
@@ -30,6 +33,7 @@ impl Default for RestoreOptions<'_> {
         Self {
             dry_run: false,
             progress: &Quiet,
+            github_api_url: crate::config::DEFAULT_GITHUB_API,
         }
     }
 }
@@ -49,6 +53,9 @@ pub struct RestoreSummary {
     pub rows: i64,
     /// Nothing was written: `tables[].found` are the manifest's counts.
     pub dry_run: bool,
+    /// Repositories whose restored next page was not on GITHUB_API_URL's
+    /// origin: dropped, so each is walked again from page 1.
+    pub next_pages_dropped: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

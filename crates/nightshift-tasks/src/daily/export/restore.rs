@@ -11,6 +11,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, PgPool};
 
+use super::cursors::drop_foreign_next_pages;
 use super::load::load_table;
 use super::progress::{RestoreOptions, RestoreSummary, RestoredTable};
 use super::store::Dest;
@@ -106,6 +107,7 @@ pub async fn restore_with(
             })
             .collect(),
         dry_run: opts.dry_run,
+        next_pages_dropped: Vec::new(),
     };
     if opts.dry_run {
         return Ok(summary);
@@ -139,6 +141,7 @@ pub async fn restore_with(
             .await
             .with_context(|| format!("resetting the id sequence of {}", table.name))?;
     }
+    summary.next_pages_dropped = drop_foreign_next_pages(&mut tx, opts.github_api_url).await?;
     // Counted again, by the database, before the commit: a mismatch undoes
     // the whole restore.
     for t in &mut summary.tables {
@@ -216,15 +219,34 @@ async fn refuse_rows(pool: &PgPool, table: &Table) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Far above any manifest written (19 entries of a few hundred bytes).
+const MAX_MANIFEST: usize = 1 << 20;
+
 async fn read_manifest(dest: &Dest, date: NaiveDate) -> anyhow::Result<Manifest> {
     let path = dest.file(date, MANIFEST);
-    let bytes = match dest.store.get(&path).await {
-        Ok(got) => got.bytes().await?,
+    let got = match dest.store.get(&path).await {
+        Ok(got) => got,
         Err(object_store::Error::NotFound { .. }) => {
             bail!("{MANIFEST} is missing (the export never finished)")
         }
         Err(e) => return Err(e).with_context(|| format!("reading {path}")),
     };
+    // The bucket is not trusted with our memory: a manifest lists 19 files
+    // in a few KiB, so anything past MAX_MANIFEST is refused unread.
+    let mut stream = got.into_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream
+        .try_next()
+        .await
+        .with_context(|| format!("reading {path}"))?
+    {
+        ensure!(
+            bytes.len() + chunk.len() <= MAX_MANIFEST,
+            "{MANIFEST} is larger than {} KiB: not a manifest this binary wrote",
+            MAX_MANIFEST >> 10
+        );
+        bytes.extend_from_slice(&chunk);
+    }
     let manifest: Manifest =
         serde_json::from_slice(&bytes).with_context(|| format!("{MANIFEST} is not valid"))?;
     ensure!(

@@ -48,11 +48,21 @@ pub async fn walk(
 ) -> anyhow::Result<Outcome> {
     let c = cursor::load(&ctx.pool, item.project_id).await?;
     let first = gh.issues_url(&item.repo, c.since);
-    let mut url = c
-        .next_url
-        .as_deref()
-        .and_then(|u| Url::parse(u).ok())
-        .unwrap_or_else(|| first.clone());
+    // A stored next page comes from the database, which a restore fills
+    // from a bucket: one that names another origin (an internal address,
+    // a hostile mirror) is not fetched; the repository starts over.
+    let mut url = match c.next_url.as_deref().map(Url::parse) {
+        Some(Ok(u)) if gh.is_api_origin(&u) => u,
+        Some(_) => {
+            tracing::warn!(
+                project_id = item.project_id,
+                repo = %item.repo,
+                "the stored next page is not a URL on GITHUB_API_URL's origin: starting the repository over"
+            );
+            first.clone()
+        }
+        None => first.clone(),
+    };
     let mut on_first_page = url == first;
     let mut max_updated = c.walk_max_updated;
     // Page 1's ETag for `since`, learned on page 1 and carried to the end.
