@@ -5,6 +5,8 @@
 #[path = "delivery/auth_refused.rs"]
 mod auth_refused;
 mod common;
+#[path = "delivery/hostile_slack.rs"]
+mod hostile_slack;
 #[path = "delivery/late_claim.rs"]
 mod late_claim;
 
