@@ -4,8 +4,8 @@
 //! dead and raises an alert. Runs last in the hourly and weekly routes.
 //! Claims go by priority (report, critical, digest, bulk): MAX_EMAILS_PER_RUN
 //! is spent top down, so bulk mail never holds up the report. Alert events
-//! for PagerDuty and the webhook are enqueued first (signals.rs) and go out
-//! with the critical digests.
+//! for PagerDuty and the webhook are enqueued first (signals.rs), go out by
+//! the same priorities and retry for about a day (outbox::EVENT_MAX_ATTEMPTS).
 
 mod compose;
 mod digest;
