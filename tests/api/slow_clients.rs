@@ -2,7 +2,7 @@
 //! half a request header and stall are closed after the header timeout, the
 //! scheduler's calls get through while hundreds of them are open, and the
 //! connection cap makes the next caller wait for a slot instead of opening
-//! descriptors without bound (docs/decisions.md, 84).
+//! descriptors without bound (docs/decisions.md, 83).
 
 use std::time::{Duration, Instant};
 

@@ -24,6 +24,7 @@ pub mod options;
 mod outcome;
 pub mod pause;
 mod ping;
+pub mod redact;
 mod report;
 pub mod retry;
 mod route;

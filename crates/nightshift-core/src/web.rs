@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
-pub use crate::config::DASHBOARD_PATH;
+pub use crate::config::{DASHBOARD_PATH, run_page_path};
 use crate::error::HandleError;
 
 /// The forms hold a token or the secret: far below this. A bigger body is

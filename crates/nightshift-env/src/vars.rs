@@ -169,6 +169,27 @@ pub const VARS: &[Var] = &[
         "Slack incoming webhook: one summary post per run of alerts and escalations.",
     ),
     v(
+        "PAGERDUTY_ROUTING_KEY",
+        "secret (32 characters)",
+        "",
+        Common,
+        "PagerDuty Events API v2 integration key: critical alerts and `slot_not_healed` trigger an incident under the alert's dedupe key, resolved when the alert clears.",
+    ),
+    v(
+        "ALERT_WEBHOOK_URL",
+        "secret URL",
+        "",
+        Common,
+        "Receiver of the signed JSON events `alert.raised`, `alert.resolved` and `run.failed` (Standard Webhooks); `https://`, or `http://` to loopback. Needs `ALERT_WEBHOOK_SECRET`.",
+    ),
+    v(
+        "ALERT_WEBHOOK_SECRET",
+        "secret (`whsec_` + base64 of ≥ 24 bytes)",
+        "",
+        Common,
+        "Signs every webhook event (`webhook-signature`, HMAC-SHA256); the receiver verifies with the same value in any Standard Webhooks library. Required with `ALERT_WEBHOOK_URL`.",
+    ),
+    v(
         "HEALTHCHECK_URL",
         "secret URL",
         "",
@@ -322,6 +343,13 @@ pub const VARS: &[Var] = &[
         "https://api.sendgrid.com",
         Advanced,
         "Override for tests and proxies; `http://` only to loopback.",
+    ),
+    v(
+        "PAGERDUTY_EVENTS_URL",
+        "URL",
+        "https://events.pagerduty.com/v2/enqueue",
+        Advanced,
+        "Where PagerDuty events are posted (the full enqueue URL): EU accounts may use `https://events.eu.pagerduty.com/v2/enqueue`; an override for tests and proxies; `http://` only to loopback.",
     ),
     v(
         "ARCHIVE_RETENTION_DAYS",

@@ -1,5 +1,5 @@
 //! The accept loop of `nightshift serve`, with the limits axum::serve lacks
-//! (docs/decisions.md, 84): axum 0.8 hands hyper no timer, so a client that
+//! (docs/decisions.md, 83): axum 0.8 hands hyper no timer, so a client that
 //! sends half a request header and stalls keeps its connection, and its file
 //! descriptor, for ever. Enough of them and the scheduler's loopback calls
 //! cannot connect. Here every connection must finish its header within

@@ -25,7 +25,7 @@ pub struct ServeOptions {
     /// failed; default: the longest route budget plus the bookkeeping margin.
     pub grace: Option<Duration>,
     /// A connection that has not sent a whole request header within this is
-    /// closed (slow clients; docs/decisions.md, 84).
+    /// closed (slow clients; docs/decisions.md, 83).
     pub header_timeout: Duration,
     /// Connections open at once; more wait in the kernel's backlog.
     pub max_connections: usize,

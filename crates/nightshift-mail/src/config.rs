@@ -6,6 +6,8 @@
 use nightshift_env::{ConfigError, api_url, email_list, parse_emails, require_tls, secret_value};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::signals::SignalsConfig;
+
 pub const DEFAULT_RESEND_API_URL: &str = "https://api.resend.com";
 pub const DEFAULT_SENDGRID_API_URL: &str = "https://api.sendgrid.com";
 
@@ -22,6 +24,8 @@ pub struct DeliveryConfig {
     /// `Nightshift <ops@example.com>` or a bare address.
     pub email_from: Option<String>,
     pub report_emails: Vec<String>,
+    /// PagerDuty and the signed webhook (crate::signals).
+    pub signals: SignalsConfig,
 }
 
 /// Which e-mail transport the settings select.
@@ -93,6 +97,7 @@ impl DeliveryConfig {
             slack_webhook_url,
             email_from,
             report_emails,
+            signals: SignalsConfig::from_lookup(get)?,
         };
         let configured = [
             cfg.smtp_url.is_some(),

@@ -7,6 +7,7 @@
 mod config;
 pub mod message;
 pub mod report;
+mod signals;
 pub mod transport;
 
 pub use config::{
@@ -14,4 +15,5 @@ pub use config::{
 };
 pub use message::{Accepted, Email, InlineImage, SendError, SlackMessage, mask_address};
 pub use report::{RenderError, RenderedReport, ReportData, preview_html, render};
-pub use transport::{Mailer, MailerConfigError, Slack};
+pub use signals::{DEFAULT_PAGERDUTY_EVENTS_URL, SignalsConfig, WEBHOOK_SECRET_PREFIX};
+pub use transport::{Mailer, MailerConfigError, PagerDuty, Slack, Webhook, sign_webhook};

@@ -10,7 +10,8 @@ pub mod health;
 pub mod metrics;
 pub mod openapi;
 pub mod page;
-pub mod redact;
+/// Lives in the core since the alert events of nightshift-tasks redact too.
+pub use nightshift_core::redact;
 mod report;
 pub mod run;
 mod run_page;

@@ -17,9 +17,10 @@ use crate::{Format, format_of, html, only, respond};
 
 pub const PATH: &str = "/api/status/runs/{id}";
 
-/// Where a run's page lives: the dashboard and the run pages link here.
+/// Where a run's page lives: the dashboard and the run pages link here
+/// (one home in the core, which the alert events link to as well).
 pub fn page_url(id: &uuid::Uuid) -> String {
-    format!("/api/status/runs/{id}?format=html")
+    nightshift_core::web::run_page_path(id)
 }
 
 pub async fn serve(State(app): State<Arc<App>>, Path(id): Path<String>, req: Request) -> Response {

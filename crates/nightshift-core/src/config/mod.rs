@@ -24,6 +24,12 @@ pub use nightshift_env::ConfigError;
 /// in e-mail and Slack, and where its forms return (crate::web).
 pub const DASHBOARD_PATH: &str = "/api/status?format=html";
 
+/// Where one run's page lives: the dashboard's runs link here, and so do
+/// the alert events sent to PagerDuty and the webhook (`run_page_url`).
+pub fn run_page_path(id: &uuid::Uuid) -> String {
+    format!("/api/status/runs/{id}?format=html")
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub cron_secret: Option<SecretString>,
@@ -123,6 +129,13 @@ impl Config {
         self.base_url
             .as_deref()
             .map(|b| format!("{}{}", b.trim_end_matches('/'), DASHBOARD_PATH))
+    }
+
+    /// A run's page at the public address; `None` without BASE_URL.
+    pub fn run_page_url(&self, id: &uuid::Uuid) -> Option<String> {
+        self.base_url
+            .as_deref()
+            .map(|b| format!("{}{}", b.trim_end_matches('/'), run_page_path(id)))
     }
 
     pub fn with_secret(mut self, secret: &str) -> Self {

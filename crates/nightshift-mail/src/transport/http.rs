@@ -1,4 +1,4 @@
-//! What the HTTP APIs (Resend, SendGrid, Slack) have in common: how a
+//! What the HTTP APIs (Resend, SendGrid, Slack, PagerDuty, the webhook) have in common: how a
 //! failed request or a non-success answer becomes a [`SendError`], and the
 //! bearer-key JSON endpoint both e-mail APIs are ([`ApiEndpoint`]).
 
@@ -161,17 +161,24 @@ async fn body_prefix(mut resp: Response) -> String {
 fn provider_message(body: &str) -> String {
     let json: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let from_json = json.as_ref().and_then(|v| {
-        if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
-            return Some(m.to_owned());
-        }
-        if let Some(errors) = v.get("errors").and_then(|e| e.as_array()) {
-            let msgs: Vec<&str> = errors
-                .iter()
-                .filter_map(|e| e.get("message").and_then(|m| m.as_str()))
-                .collect();
-            if !msgs.is_empty() {
-                return Some(msgs.join("; "));
-            }
+        let message = v.get("message").and_then(|m| m.as_str());
+        // SendGrid's errors are objects with a message, PagerDuty's plain
+        // strings (the reasons an event is invalid, after a general message).
+        let errors: Vec<&str> = v
+            .get("errors")
+            .and_then(|e| e.as_array())
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e.get("message").and_then(|m| m.as_str()).or(e.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        match (message, errors.is_empty()) {
+            (Some(m), true) => return Some(m.to_owned()),
+            (Some(m), false) => return Some(format!("{m}: {}", errors.join("; "))),
+            (None, false) => return Some(errors.join("; ")),
+            (None, true) => {}
         }
         v.get("error").and_then(|m| m.as_str()).map(str::to_owned)
     });
@@ -206,6 +213,12 @@ mod tests {
         assert_eq!(
             provider_message(r#"{"errors":[{"message":"a","field":null},{"message":"b"}]}"#),
             "a; b"
+        );
+        assert_eq!(
+            provider_message(
+                r#"{"status":"invalid event","message":"Event object is invalid","errors":["'payload.severity' is invalid"]}"#
+            ),
+            "Event object is invalid: 'payload.severity' is invalid"
         );
         assert_eq!(provider_message("no_service\n"), "no_service");
         assert_eq!(provider_message(""), "(no body)");

@@ -1,5 +1,6 @@
 //! The ways a message leaves: one e-mail transport chosen by the settings
-//! (SMTP, Resend or SendGrid) and the Slack incoming webhook.
+//! (SMTP, Resend or SendGrid), the Slack incoming webhook, and the alert
+//! channels: PagerDuty Events v2 and the signed webhook.
 //!
 //! Every transport answers with the same [`SendError`] split the outbox acts
 //! on. The rule throughout: a failure is permanent only when this very
@@ -8,10 +9,12 @@
 //! could cure is transient, so the message waits instead of being dropped.
 
 mod http;
+mod pagerduty;
 mod resend;
 mod sendgrid;
 mod slack;
 mod smtp;
+mod webhook;
 
 use std::time::Duration;
 
@@ -23,10 +26,12 @@ use crate::message::{Accepted, Email, InlineImage, SendError};
 
 use http::{request_failed, status_error};
 
+pub use pagerduty::PagerDuty;
 pub use resend::ResendMailer;
 pub use sendgrid::SendGridMailer;
 pub use slack::Slack;
 pub use smtp::SmtpMailer;
+pub use webhook::{Webhook, sign_webhook};
 
 /// Per request to an HTTP API: a stuck provider must not eat the whole
 /// function invocation.

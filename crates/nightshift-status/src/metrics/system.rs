@@ -6,7 +6,7 @@ use super::family;
 
 /// Every value a task's outcome takes (crates/nightshift-core/src/report.rs).
 const TASK_OUTCOMES: [&str; 4] = ["success", "failed", "timeout", "skipped"];
-const OUTBOX_CHANNELS: [&str; 2] = ["email", "slack"];
+const OUTBOX_CHANNELS: [&str; 4] = ["email", "slack", "pagerduty", "webhook"];
 const OUTBOX_STATES: [&str; 4] = ["pending", "retrying", "sending", "dead"];
 const SEVERITIES: [&str; 3] = ["info", "warning", "critical"];
 

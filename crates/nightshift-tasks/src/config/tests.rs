@@ -49,9 +49,21 @@ fn plain_http_is_for_loopback_only() {
         "RESEND_API_URL",
         "SENDGRID_API_URL",
         "SLACK_WEBHOOK_URL",
+        "PAGERDUTY_EVENTS_URL",
+        "ALERT_WEBHOOK_URL",
     ] {
+        // The webhook's URL comes with its secret, or the secret is refused.
+        let secret = (
+            "ALERT_WEBHOOK_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        );
+        let with = |v| {
+            let mut pairs = vec![(name, v)];
+            pairs.extend((name == "ALERT_WEBHOOK_URL").then_some(secret));
+            pairs
+        };
         for bad in ["http://api.example.com", "http://127.0.0.1.evil.io/x"] {
-            let e = cfg(&[(name, bad)]).unwrap_err().to_string();
+            let e = cfg(&with(bad)).unwrap_err().to_string();
             assert!(
                 e.starts_with(&format!("{name} is invalid: uses http://")),
                 "{e}"
@@ -64,7 +76,7 @@ fn plain_http_is_for_loopback_only() {
             "http://localhost:9",
             "http://[::1]:9",
         ] {
-            assert!(cfg(&[(name, good)]).is_ok(), "{name}={good}");
+            assert!(cfg(&with(good)).is_ok(), "{name}={good}");
         }
     }
 }

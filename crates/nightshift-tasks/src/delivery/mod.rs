@@ -3,14 +3,18 @@
 //! 30, then 60 minutes; a permanent rejection or a fourth failure makes it
 //! dead and raises an alert. Runs last in the hourly and weekly routes.
 //! Claims go by priority (report, critical, digest, bulk): MAX_EMAILS_PER_RUN
-//! is spent top down, so bulk mail never holds up the report.
+//! is spent top down, so bulk mail never holds up the report. Alert events
+//! for PagerDuty and the webhook are enqueued first (signals.rs), go out by
+//! the same priorities and retry for about a day (outbox::EVENT_MAX_ATTEMPTS).
 
 mod compose;
 mod digest;
 mod digest_rows;
+mod events;
 pub mod outbox;
 mod refused;
 mod render;
+mod signals;
 
 pub use digest::ComposeDigests;
 pub use refused::KIND as AUTH_REFUSED_KIND;
@@ -40,6 +44,7 @@ pub struct DeliverNotifications;
 struct Transports {
     mailer: Option<Mailer>,
     slack: Option<Slack>,
+    signals: signals::Transports,
     from: String,
     status_url: Option<String>,
 }
@@ -64,6 +69,7 @@ impl Task<TasksConfig> for DeliverNotifications {
             mailer: Mailer::from_config(delivery, ctx.http.clone())
                 .context("setting up the e-mail transport")?,
             slack: Slack::from_config(delivery, ctx.http.clone()),
+            signals: signals::Transports::from_config(delivery, &ctx.http),
             from: delivery.email_from.clone().unwrap_or_default(),
             status_url: ctx.cfg.dashboard_url(),
         };
@@ -74,6 +80,8 @@ impl Task<TasksConfig> for DeliverNotifications {
         if t.slack.is_some() {
             channels.push("slack".to_owned());
         }
+        channels.extend(t.signals.channels());
+        let events = signals::enqueue(ctx, &t.signals).await?;
 
         // Refused channels leave `channels`; `stranded` counts against all.
         let configured = channels.clone();
@@ -162,7 +170,8 @@ impl Task<TasksConfig> for DeliverNotifications {
         let warning = refused.chain((stranded > 0).then(|| {
             format!(
                 "{stranded} notification(s) wait for a transport: set SMTP_URL, RESEND_API_KEY \
-                 or SENDGRID_API_KEY (and EMAIL_FROM), or SLACK_WEBHOOK_URL"
+                 or SENDGRID_API_KEY (and EMAIL_FROM), SLACK_WEBHOOK_URL, PAGERDUTY_ROUTING_KEY \
+                 or ALERT_WEBHOOK_URL"
             )
         }));
         let warning = Some(warning.collect::<Vec<_>>().join("; ")).filter(|w| !w.is_empty());
@@ -178,6 +187,7 @@ impl Task<TasksConfig> for DeliverNotifications {
                 "dead_total": dead_total, "waiting_for_transport": stranded,
                 "email_transport": t.mailer.as_ref().map(|m| m.kind().as_str()),
                 "slack": t.slack.is_some(),
+                "alert_channels": t.signals.channels(), "events_enqueued": events,
                 "refused": refusals.iter().map(|r| r.variable).collect::<Vec<_>>(),
             }),
             events: tally.events,
@@ -196,6 +206,7 @@ async fn send(
             let msg = compose::slack(row, t.status_url.as_deref());
             slack.post(&msg).await.map(|()| None)
         }
+        "pagerduty" | "webhook" => signals::send(ctx.clock.now(), &t.signals, row).await,
         _ => {
             let mailer = t.mailer.as_ref().expect("claimed only configured channels");
             // A report row whose HTML cannot be loaded is a database hiccup:
@@ -217,8 +228,8 @@ async fn settle(
     result: Result<Option<String>, SendError>,
     tally: &mut Tally,
 ) -> anyhow::Result<()> {
-    let who = if row.channel == "slack" {
-        "slack".to_owned()
+    let who = if row.channel != "email" {
+        row.channel.clone()
     } else {
         mask_address(&row.recipient)
     };

@@ -25,6 +25,13 @@ pub const RETRY_DELAYS: [Duration; 3] = [
 ];
 pub const MAX_ATTEMPTS: i32 = RETRY_DELAYS.len() as i32 + 1;
 
+/// The channels of alert events (PagerDuty, the webhook): machines on the
+/// other end, which an outage of a few hours must not rob of an incident.
+pub const EVENT_CHANNELS: [&str; 2] = ["pagerduty", "webhook"];
+/// Their attempts: 15, 30, 60 minutes, then hourly, for about a day
+/// (docs/decisions.md 82); e-mail and Slack keep four.
+pub const EVENT_MAX_ATTEMPTS: i32 = 25;
+
 #[derive(Clone, Debug)]
 pub struct Claimed {
     pub id: i64,
@@ -47,6 +54,8 @@ pub struct Claimed {
 /// the database's clock). The lowest
 /// priority number goes first (report, critical, digest, bulk), so the per-run
 /// cap is spent on what matters most and bulk mail waits, never the reverse.
+/// A row with a `sequence_key` waits while an earlier row of the same key is
+/// unsettled: a PagerDuty resolve never overtakes its trigger's retries.
 pub async fn claim(
     pool: &PgPool,
     run: Uuid,
@@ -62,6 +71,10 @@ pub async fn claim(
              WHERE channel = ANY($2)
                AND ((status = 'pending' AND next_attempt_at <= $1)
                  OR (status = 'sending' AND claimed_until <= now()))
+               AND NOT EXISTS (SELECT 1 FROM notifications e
+                                WHERE e.sequence_key = notifications.sequence_key
+                                  AND e.id < notifications.id
+                                  AND e.status IN ('pending', 'sending'))
              ORDER BY priority, next_attempt_at, id
              LIMIT $3
                FOR UPDATE SKIP LOCKED
@@ -130,9 +143,10 @@ pub async fn mark_failed(
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let (error, next) = match failure {
         Failure::Permanent { error } => (error, None),
-        Failure::Retry { error, retry_after } => {
-            (error, next_attempt(now, row.attempts, retry_after))
-        }
+        Failure::Retry { error, retry_after } => (
+            error,
+            next_attempt_on(&row.channel, now, row.attempts, retry_after),
+        ),
     };
     let error: String = error.chars().take(1000).collect();
     sqlx::query!(
@@ -168,6 +182,24 @@ pub fn next_attempt(
         .and_then(|d| Duration::from_std(d).ok())
         .unwrap_or(Duration::zero());
     Some(now + delay.max(hint))
+}
+
+/// As `next_attempt`, on the channel's own schedule: alert events keep
+/// trying hourly after the third failure, up to `EVENT_MAX_ATTEMPTS`.
+pub fn next_attempt_on(
+    channel: &str,
+    now: DateTime<Utc>,
+    attempts: i32,
+    retry_after: Option<std::time::Duration>,
+) -> Option<DateTime<Utc>> {
+    if !EVENT_CHANNELS.contains(&channel) {
+        return next_attempt(now, attempts, retry_after);
+    }
+    if !(1..EVENT_MAX_ATTEMPTS).contains(&attempts) {
+        return None;
+    }
+    let last = RETRY_DELAYS.len() as i32;
+    next_attempt(now, attempts.min(last), retry_after)
 }
 
 /// Dead rows and the newest reason, for the alert that tells a person.
@@ -234,5 +266,24 @@ mod tests {
         let hinted = next_attempt(now, 1, Some(std::time::Duration::from_secs(3600))).unwrap();
         assert_eq!((hinted - now).num_minutes(), 60);
         assert_eq!(next_attempt(now, 0, None), None);
+    }
+
+    #[test]
+    fn alert_events_keep_trying_for_about_a_day() {
+        let now = Utc::now();
+        let mins = |c, a| next_attempt_on(c, now, a, None).map(|t| (t - now).num_minutes());
+        assert_eq!(mins("email", 4), None);
+        assert_eq!(mins("slack", 3), Some(60));
+        assert_eq!(
+            [mins("webhook", 1), mins("webhook", 3), mins("pagerduty", 4)],
+            [Some(15), Some(60), Some(60)]
+        );
+        assert_eq!(mins("pagerduty", EVENT_MAX_ATTEMPTS - 1), Some(60));
+        assert_eq!(mins("pagerduty", EVENT_MAX_ATTEMPTS), None);
+        // 15 + 30 + 22 × 60 minutes (22 h 45 min) between the 25 attempts.
+        let total: i64 = (1..EVENT_MAX_ATTEMPTS)
+            .map(|a| mins("webhook", a).unwrap())
+            .sum();
+        assert_eq!(total, 15 + 30 + 22 * 60);
     }
 }

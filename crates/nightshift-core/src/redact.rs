@@ -2,9 +2,11 @@
 //! a URL (`scheme://user:pass@host` becomes `scheme://***@host`) and the
 //! values of the secrets this process knows (CRON_SECRET, the previous one,
 //! METRICS_TOKEN). A task's error is free text from libraries (a database
-//! driver, an HTTP client), so it may quote a connection string.
+//! driver, an HTTP client), so it may quote a connection string. Used by the
+//! run page and `nightshift runs show`, and by the alert events sent to
+//! PagerDuty and the webhook (crates/nightshift-tasks/src/delivery/events.rs).
 
-use nightshift_core::Config;
+use crate::config::Config;
 use secrecy::ExposeSecret;
 
 pub const HIDDEN: &str = "[redacted]";
