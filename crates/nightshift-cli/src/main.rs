@@ -137,7 +137,7 @@ enum Command {
     People(people::PeopleArgs),
     /// Run the daily export now: every table a deployment needs, gzipped, with a manifest.
     #[command(
-        after_help = "Example:\n  nightshift export\n  nightshift export --to s3://backups/nightshift --with-archive\n\nWrites <URL>/<today>/, replacing an earlier export of the same day."
+        after_help = "Example:\n  nightshift export\n  nightshift export --to s3://backups/nightshift --with-archive\n\nWrites into URL/YYYY-MM-DD/ (today, UTC), replacing an earlier export of the same day."
     )]
     Export(backup::ExportArgs),
     /// Restore an export into an empty, migrated database, in one transaction.
